@@ -1,0 +1,127 @@
+// Configuration: the typed form of every key in the user contract
+// (shared/DESIGN.md, README "Configuration"). Built once at start-up by
+// load_config() and read-only afterwards, so it may be shared between threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sluice/result.h"
+
+namespace sluice {
+
+enum class InsertMode { kInsert, kUpsert, kUpdate };
+enum class DeleteMode { kHard, kSoft };
+enum class PrimaryKeyMode { kRecordKey, kRecordValue, kKafka, kNone };
+enum class SchemaEvolution { kNone, kBasic };
+enum class ErrorsTolerance { kAll, kNone };
+enum class LogFormat { kText, kJson };
+
+struct KafkaConfig {
+  std::vector<std::string> topics;  // `topics`, comma-separated
+  std::string topics_regex;         // `topics.regex`; exclusive with `topics`
+  // `kafka.*` keys with the prefix removed, passed to librdkafka as they are.
+  // Always holds group.id (default "sluice").
+  std::map<std::string, std::string> properties;
+
+  const std::string& group_id() const { return properties.at("group.id"); }
+};
+
+struct ConnectionConfig {
+  std::string url;       // `connection.url`: libpq URI/conninfo, jdbc:postgresql:// accepted
+  std::string username;  // `connection.username`
+  std::string password;  // `connection.password` (or .file); never logged
+};
+
+struct SinkConfig {
+  InsertMode insert_mode = InsertMode::kUpsert;
+  bool delete_enabled = true;
+  DeleteMode delete_mode = DeleteMode::kHard;
+  PrimaryKeyMode primary_key_mode = PrimaryKeyMode::kRecordKey;
+  std::vector<std::string> primary_key_fields;  // for record_value (and record_key subsets)
+  std::string table_name_format = "${topic}";
+  SchemaEvolution schema_evolution = SchemaEvolution::kBasic;
+  bool truncate_enabled = false;
+  // `topic:field` entries; empty topic part ("*:f" or "f") applies to every topic.
+  std::vector<std::pair<std::string, std::string>> field_include;
+  std::vector<std::pair<std::string, std::string>> field_exclude;
+  std::string offsets_table = "sluice_offsets";
+};
+
+struct DecoderConfig {
+  // Prefix of the metadata fields ExtractNewRecordState adds ("__op", "__deleted", ...).
+  std::string flattened_prefix = "__";
+  // Records larger than this (key + value bytes) are rejected as oversized.
+  size_t max_record_bytes = 16 * 1024 * 1024;
+  // JSON nesting deeper than this is rejected; protects the stack.
+  int max_nesting_depth = 64;
+};
+
+struct ErrorsConfig {
+  ErrorsTolerance tolerance = ErrorsTolerance::kAll;
+  std::string dlq_topic;            // `errors.deadletterqueue.topic.name`
+  bool context_headers = true;      // `errors.deadletterqueue.context.headers.enable`
+  // Backoff for transient failures: first wait, doubled up to the cap.
+  std::chrono::milliseconds retry_backoff_initial{100};
+  std::chrono::milliseconds retry_backoff_max{10000};
+};
+
+struct PipelineConfig {
+  size_t batch_size = 10000;                      // max events per transaction
+  std::chrono::milliseconds batch_max_wait{50};   // a non-empty batch closes after this
+  size_t max_in_flight_bytes = 64 * 1024 * 1024;  // backpressure: pause fetching above this
+  std::chrono::milliseconds shutdown_timeout{10000};
+};
+
+struct ObservabilityConfig {
+  std::string metrics_listen = "127.0.0.1:9464";  // empty: no HTTP endpoint
+  LogFormat log_format = LogFormat::kText;
+  std::string log_level = "info";
+};
+
+// A configured validation rule set or masking for one table column, as written;
+// the validators module parses and checks them.
+struct ColumnSetting {
+  std::string table;
+  std::string column;
+  std::string value;
+};
+
+struct Config {
+  KafkaConfig kafka;
+  ConnectionConfig connection;
+  SinkConfig sink;
+  DecoderConfig decoder;
+  ErrorsConfig errors;
+  PipelineConfig pipeline;
+  ObservabilityConfig observability;
+  std::vector<ColumnSetting> validate_rules;  // `validate.<table>.<column>`
+  std::vector<ColumnSetting> masks;           // `mask.<table>.<column>`
+  std::string mask_key;                       // `mask.key` (or .file); never logged
+
+  // Every effective key and value, secrets replaced by "******", sorted by key.
+  std::vector<std::pair<std::string, std::string>> effective;
+};
+
+// Where configuration comes from, in increasing precedence: defaults, the
+// file, the environment (SLUICE_*), then --set overrides.
+struct ConfigSources {
+  std::string file;                                        // may be empty
+  std::vector<std::pair<std::string, std::string>> overrides;  // --set KEY=VALUE
+  bool use_environment = true;
+};
+
+// Parses and checks everything. On failure the Error's message lists every
+// problem, one per line, each naming its key.
+Result<Config> load_config(const ConfigSources& sources);
+
+// Same, from text already in memory (tests, fuzzing); no environment.
+Result<Config> parse_config_text(std::string_view properties_text,
+                                 const std::vector<std::pair<std::string, std::string>>& overrides = {});
+
+}  // namespace sluice

@@ -1,0 +1,81 @@
+#include "connection.h"
+
+#include <vector>
+
+namespace sluice::pg {
+
+std::string libpq_conninfo_from_url(const std::string& url) {
+  constexpr std::string_view kJdbc = "jdbc:postgresql:";
+  if (url.rfind(kJdbc, 0) == 0) return "postgresql:" + url.substr(kJdbc.size());
+  return url;
+}
+
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+Result<std::unique_ptr<Connection>> Connection::open(const ConnectionConfig& config) {
+  std::string conninfo = libpq_conninfo_from_url(config.url);
+  std::vector<const char*> keys = {"dbname", "application_name", "fallback_application_name"};
+  std::vector<const char*> values = {conninfo.c_str(), nullptr, "sluice"};
+  values[1] = "sluice";
+  if (!config.username.empty()) {
+    keys.push_back("user");
+    values.push_back(config.username.c_str());
+  }
+  if (!config.password.empty()) {
+    keys.push_back("password");
+    values.push_back(config.password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  // expand_dbname = 1: the first dbname value may be a full URI or conninfo.
+  PGconn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
+  if (raw == nullptr) return Error::transient("connection_failed", "cannot allocate a PostgreSQL connection");
+  std::unique_ptr<Connection> connection(new Connection(raw));
+  if (PQstatus(raw) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(raw);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    // Authentication failures are fatal; everything else (server down,
+    // starting up, too many connections) is worth retrying.
+    bool auth = message.find("authentication failed") != std::string::npos ||
+                message.find("password") != std::string::npos ||
+                message.find("does not exist") != std::string::npos;
+    std::string text = "cannot connect to PostgreSQL: " + message;
+    return auth ? Error::fatal("connection_refused", text) : Error::transient("connection_failed", text);
+  }
+  return connection;
+}
+
+Result<PgResultPtr> Connection::check(PGresult* raw_result, const std::string& sql) {
+  PgResultPtr result(raw_result);
+  ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN ||
+      status == PGRES_COPY_OUT || status == PGRES_EMPTY_QUERY) {
+    return result;
+  }
+  const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_.get());
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  std::string statement = sql.size() > 120 ? sql.substr(0, 120) + "..." : sql;
+  if (sqlstate == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
+    return Error::transient("connection_lost", "PostgreSQL connection lost: " + message);
+  }
+  return Error::fatal(sqlstate, std::string(sqlstate) + " " + message + " (in: " + statement + ")");
+}
+
+Result<PgResultPtr> Connection::exec(const std::string& sql) { return check(PQexec(conn_.get(), sql.c_str()), sql); }
+
+Result<PgResultPtr> Connection::exec_params(const std::string& sql, const std::vector<const char*>& params) {
+  return check(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, params.data(),
+                            nullptr, nullptr, 0),
+               sql);
+}
+
+}  // namespace sluice::pg

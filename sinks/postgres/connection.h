@@ -1,0 +1,51 @@
+// Connection: one libpq connection with RAII ownership, built from the
+// `connection.*` configuration. Used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <libpq-fe.h>
+
+#include "sluice/config.h"
+#include "sluice/result.h"
+
+namespace sluice::pg {
+
+struct PgConnDeleter {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct PgResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// Turns `jdbc:postgresql://host:port/db?user=x` into a libpq URI; other values
+// pass through unchanged.
+std::string libpq_conninfo_from_url(const std::string& url);
+
+class Connection {
+ public:
+  // Connects; the password never appears in error messages.
+  static Result<std::unique_ptr<Connection>> open(const ConnectionConfig& config);
+
+  // Runs `sql` (one or more statements without parameters). kTransient when the
+  // connection is lost; otherwise the SQLSTATE decides (see sqlstate.h).
+  Result<PgResultPtr> exec(const std::string& sql);
+  // Runs one parameterised statement with text parameters.
+  Result<PgResultPtr> exec_params(const std::string& sql, const std::vector<const char*>& params);
+
+  PGconn* raw() const { return conn_.get(); }
+  bool healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+
+ private:
+  explicit Connection(PGconn* conn) : conn_(conn) {}
+  Result<PgResultPtr> check(PGresult* result, const std::string& sql);
+
+  std::unique_ptr<PGconn, PgConnDeleter> conn_;
+};
+
+// Double-quotes an identifier for SQL, doubling embedded quotes.
+std::string quote_identifier(std::string_view name);
+
+}  // namespace sluice::pg

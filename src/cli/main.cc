@@ -1,0 +1,75 @@
+// The sluice executable: parses the command line, loads the configuration and
+// runs one command. Exit codes: 0 success, 1 runtime failure, 2 bad command
+// line or configuration.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <variant>
+
+#include "config/command_line.h"
+#include "core/logging.h"
+#include "sluice/config.h"
+#include "sluice/version.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+int not_available(const char* command, const char* issue) {
+  std::cerr << "sluice " << command << ": not available yet in this build (" << issue
+            << "); see the feature status in README.md\n";
+  return kExitUsage;
+}
+
+int check_config(const sluice::Config& config) {
+  std::cout << "configuration is valid; effective configuration (secrets masked):\n";
+  for (const auto& [key, value] : config.effective) std::cout << "  " << key << " = " << value << "\n";
+  std::cout << "note: connectivity checks (PostgreSQL, broker) are not available yet in this build\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    auto parsed = sluice::parse_command_line(argc, argv);
+    if (auto* error = std::get_if<sluice::CommandLineError>(&parsed)) {
+      std::cerr << "sluice: " << error->message << "\n";
+      return kExitUsage;
+    }
+    const auto& command_line = std::get<sluice::CommandLine>(parsed);
+    switch (command_line.command) {
+      case sluice::Command::kHelp:
+        std::cout << sluice::usage_text(command_line.help_topic);
+        return kExitOk;
+      case sluice::Command::kVersion:
+        std::cout << "sluice " << sluice::kVersion << "\n";
+        return kExitOk;
+      default:
+        break;
+    }
+    auto config = sluice::load_config(command_line.sources);
+    if (!config) {
+      std::cerr << "sluice: bad configuration:\n" << config.error().message << "\n";
+      return kExitUsage;
+    }
+    sluice::logging::configure(config->observability.log_format, config->observability.log_level);
+    switch (command_line.command) {
+      case sluice::Command::kCheckConfig:
+        return check_config(*config);
+      case sluice::Command::kRun:
+        return not_available("run", "the pipeline lands with issue 5");
+      case sluice::Command::kReplay:
+        return not_available("replay", "dead-letter replay lands with issue 7");
+      case sluice::Command::kDlqStats:
+        return not_available("dlq stats", "dead-letter stats land with issue 7");
+      default:
+        return kExitUsage;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "sluice: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,266 @@
+#include "sluice/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "config_keys.h"
+
+extern char** environ;
+
+namespace sluice {
+namespace {
+
+constexpr std::string_view kMasked = "******";
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// Raw settings in precedence order: later assignments win.
+using RawSettings = std::map<std::string, std::string>;
+
+void parse_properties(std::string_view text, RawSettings& out, std::vector<std::string>& problems) {
+  std::string section;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string line = trim(text.substr(pos, eol - pos));
+    pos = eol + 1;
+    ++line_no;
+    if (line.empty() || line[0] == '#' || line[0] == '!') continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') {
+        problems.push_back("line " + std::to_string(line_no) + ": section header '" + line + "' has no closing ]");
+        continue;
+      }
+      section = trim(std::string_view(line).substr(1, line.size() - 2));
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      problems.push_back("line " + std::to_string(line_no) + ": expected key = value, got '" + line + "'");
+      continue;
+    }
+    std::string key = trim(std::string_view(line).substr(0, eq));
+    std::string value = trim(std::string_view(line).substr(eq + 1));
+    if (key.empty()) {
+      problems.push_back("line " + std::to_string(line_no) + ": empty key");
+      continue;
+    }
+    if (!section.empty()) key = section + "." + key;
+    out[key] = value;
+  }
+}
+
+// SLUICE_KAFKA_BOOTSTRAP_SERVERS -> kafka.bootstrap.servers; known keys by their
+// mangled name (dots and dashes become underscores, upper case).
+std::string env_name(std::string_view key) {
+  std::string out = "SLUICE_";
+  for (char c : key) out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void read_environment(RawSettings& out) {
+  std::map<std::string, std::string> known;
+  for (const auto& spec : config::key_specs()) {
+    known[env_name(spec.name)] = spec.name;
+    if (spec.secret) known[env_name(spec.name + ".file")] = spec.name + ".file";
+  }
+  for (char** env = environ; env != nullptr && *env != nullptr; ++env) {
+    std::string_view entry(*env);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(entry.substr(0, eq));
+    std::string value(entry.substr(eq + 1));
+    if (auto it = known.find(name); it != known.end()) {
+      out[it->second] = value;
+    } else if (starts_with(name, "SLUICE_KAFKA_")) {
+      std::string property;
+      for (char c : name.substr(13)) property += c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out["kafka." + property] = value;
+    }
+  }
+}
+
+std::optional<std::string> read_secret_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read '" + path + "'";
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  out = buffer.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return std::nullopt;
+}
+
+// Splits `validate.<table>.<column>`; the table may itself contain dots
+// (schema.table), so the column is the last part.
+std::optional<ColumnSetting> column_setting(std::string_view rest, const std::string& value) {
+  size_t dot = rest.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == rest.size()) return std::nullopt;
+  return ColumnSetting{std::string(rest.substr(0, dot)), std::string(rest.substr(dot + 1)), value};
+}
+
+Result<Config> build(const RawSettings& raw) {
+  Config config;
+  std::vector<std::string> problems;
+  std::map<std::string, std::string> values;  // known key -> value (defaults first)
+  for (const auto& spec : config::key_specs()) {
+    if (!spec.default_value.empty()) values[spec.name] = spec.default_value;
+  }
+  config.kafka.properties["group.id"] = "sluice";
+
+  for (const auto& [key, value] : raw) {
+    if (starts_with(key, "kafka.")) {
+      std::string property = key.substr(6);
+      if (property.size() > 5 && property.ends_with(".file") &&
+          config::is_secret_kafka_property(property.substr(0, property.size() - 5))) {
+        std::string secret;
+        if (auto error = read_secret_file(value, secret)) {
+          problems.push_back(key + ": " + *error);
+        } else {
+          config.kafka.properties[property.substr(0, property.size() - 5)] = secret;
+        }
+      } else if (property.empty()) {
+        problems.push_back("kafka.: empty librdkafka property name");
+      } else {
+        config.kafka.properties[property] = value;
+      }
+      continue;
+    }
+    if (starts_with(key, "validate.") || starts_with(key, "mask.")) {
+      bool is_validate = starts_with(key, "validate.");
+      std::string_view rest = std::string_view(key).substr(is_validate ? 9 : 5);
+      if (!is_validate && (rest == "key" || rest == "key.file")) {
+        // handled below as a regular (secret) key
+      } else {
+        auto setting = column_setting(rest, value);
+        if (!setting) {
+          problems.push_back(key + ": expected " + (is_validate ? "validate" : "mask") + ".<table>.<column>");
+        } else {
+          (is_validate ? config.validate_rules : config.masks).push_back(std::move(*setting));
+        }
+        continue;
+      }
+    }
+    if (key.ends_with(".file")) {
+      const auto* spec = config::find_key(key.substr(0, key.size() - 5));
+      if (spec != nullptr && spec->secret) {
+        std::string secret;
+        if (auto error = read_secret_file(value, secret)) {
+          problems.push_back(key + ": " + *error);
+        } else if (!raw.contains(spec->name)) {
+          values[spec->name] = secret;
+        }
+        continue;
+      }
+    }
+    if (config::find_key(key) == nullptr) {
+      problems.push_back(key + ": unknown key (see README, Configuration)");
+      continue;
+    }
+    values[key] = value;
+  }
+
+  for (const auto& spec : config::key_specs()) {
+    auto it = values.find(spec.name);
+    if (it == values.end()) continue;
+    if (auto error = spec.apply(config, it->second)) problems.push_back(spec.name + ": " + *error);
+    config.effective.emplace_back(spec.name, spec.secret && !it->second.empty() ? std::string(kMasked) : it->second);
+  }
+  for (const auto& [property, value] : config.kafka.properties) {
+    config.effective.emplace_back("kafka." + property,
+                                  config::is_secret_kafka_property(property) ? std::string(kMasked) : value);
+  }
+  for (const auto& rule : config.validate_rules) {
+    config.effective.emplace_back("validate." + rule.table + "." + rule.column, rule.value);
+  }
+  for (const auto& mask : config.masks) {
+    config.effective.emplace_back("mask." + mask.table + "." + mask.column, mask.value);
+  }
+  std::sort(config.effective.begin(), config.effective.end());
+
+  // Cross-key rules.
+  if (config.kafka.topics.empty() && config.kafka.topics_regex.empty()) {
+    problems.push_back("topics: required (or topics.regex)");
+  } else if (!config.kafka.topics.empty() && !config.kafka.topics_regex.empty()) {
+    problems.push_back("topics.regex: set together with topics; choose one");
+  }
+  if (config.connection.url.empty()) problems.push_back("connection.url: required");
+  if (!config.kafka.properties.contains("bootstrap.servers")) {
+    problems.push_back("kafka.bootstrap.servers: required");
+  }
+  if (config.errors.tolerance == ErrorsTolerance::kAll && config.errors.dlq_topic.empty()) {
+    problems.push_back(
+        "errors.deadletterqueue.topic.name: required when errors.tolerance = all "
+        "(sluice never drops a rejected record silently)");
+  }
+  if (config.sink.primary_key_mode == PrimaryKeyMode::kRecordValue && config.sink.primary_key_fields.empty()) {
+    problems.push_back("primary.key.fields: required when primary.key.mode = record_value");
+  }
+  if (config.errors.retry_backoff_max < config.errors.retry_backoff_initial) {
+    problems.push_back("errors.retry.delay.max.ms: smaller than errors.retry.backoff.initial.ms");
+  }
+  for (const auto& mask : config.masks) {
+    if (mask.value != "hash" && mask.value != "redact" && mask.value != "drop") {
+      problems.push_back("mask." + mask.table + "." + mask.column + ": '" + mask.value +
+                         "' is not one of hash, redact, drop");
+    } else if (mask.value == "hash" && config.mask_key.empty()) {
+      problems.push_back("mask.key: required by mask." + mask.table + "." + mask.column + " = hash");
+    }
+  }
+
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& problem : problems) message += (message.empty() ? "" : "\n") + problem;
+    return Error::fatal("bad_configuration", message);
+  }
+  return config;
+}
+
+}  // namespace
+
+Result<Config> parse_config_text(std::string_view properties_text,
+                                 const std::vector<std::pair<std::string, std::string>>& overrides) {
+  RawSettings raw;
+  std::vector<std::string> problems;
+  parse_properties(properties_text, raw, problems);
+  for (const auto& [key, value] : overrides) raw[key] = value;
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& problem : problems) message += (message.empty() ? "" : "\n") + problem;
+    return Error::fatal("bad_configuration", message);
+  }
+  return build(raw);
+}
+
+Result<Config> load_config(const ConfigSources& sources) {
+  RawSettings raw;
+  std::vector<std::string> problems;
+  if (!sources.file.empty()) {
+    std::ifstream in(sources.file, std::ios::binary);
+    if (!in) return Error::fatal("bad_configuration", "--config: cannot read '" + sources.file + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    parse_properties(text.str(), raw, problems);
+    for (auto& problem : problems) problem = sources.file + ": " + problem;
+  }
+  if (sources.use_environment) read_environment(raw);
+  for (const auto& [key, value] : sources.overrides) raw[key] = value;
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& problem : problems) message += (message.empty() ? "" : "\n") + problem;
+    return Error::fatal("bad_configuration", message);
+  }
+  return build(raw);
+}
+
+}  // namespace sluice

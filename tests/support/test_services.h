@@ -1,0 +1,83 @@
+// Real services for integration tests: a throwaway PostgreSQL 15 server and a
+// dev broker process, started on first use, one of each per test executable,
+// and torn down at exit (also when tests fail). Tests never skip: when a service
+// cannot start, the test fails with the reason. Not thread-safe: call from the
+// test thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::testing {
+
+class PostgresServer {
+ public:
+  // initdb in a fresh temp dir (as the postgres user when running as root), a
+  // free port, the socket in the temp dir. Throws std::runtime_error on failure.
+  PostgresServer();
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  int port() const { return port_; }
+  // URL of database `database` as the superuser.
+  std::string url(const std::string& database = "postgres") const;
+  // Creates a fresh database and returns its URL: isolation between tests.
+  std::string create_database(const std::string& name);
+
+  // Stops the server (`mode`: smart, fast, immediate) and starts it again on the
+  // same port, for outage tests.
+  void stop(const std::string& mode = "immediate");
+  void start();
+  const std::string& data_dir() const { return data_dir_; }
+
+ private:
+  std::string pg_ctl(const std::string& args) const;
+
+  std::string root_dir_;
+  std::string data_dir_;
+  int port_ = 0;
+  bool running_ = false;
+};
+
+class DevBrokerProcess {
+ public:
+  // Runs the sluice-dev-broker executable with `brokers` brokers.
+  explicit DevBrokerProcess(int brokers = 1);
+  ~DevBrokerProcess();
+  DevBrokerProcess(const DevBrokerProcess&) = delete;
+  DevBrokerProcess& operator=(const DevBrokerProcess&) = delete;
+
+  const std::string& bootstrap_servers() const { return bootstrap_; }
+  // Sends one control command; returns the broker's reply ("ok" or "error: ...").
+  std::string control(const std::string& command) const;
+  void create_topic(const std::string& topic, int partitions) const;
+
+ private:
+  std::string dir_;
+  std::string bootstrap_;
+  std::string control_address_;
+  pid_t pid_ = -1;
+};
+
+// The per-executable instances.
+PostgresServer& postgres();
+DevBrokerProcess& dev_broker();
+
+// A name unique within this test run, safe as a topic, table or database name.
+std::string unique_name(const std::string& prefix);
+
+// Runs `sql` on `url` and returns the rows as text (nullopt for NULL).
+// Throws std::runtime_error with PostgreSQL's message on failure.
+using SqlRow = std::vector<std::optional<std::string>>;
+std::vector<SqlRow> query(const std::string& url, const std::string& sql);
+// The single value of a one-row, one-column query.
+std::optional<std::string> query_value(const std::string& url, const std::string& sql);
+
+// Path of a built executable of this project ("sluice", "sluice-dev-broker").
+std::string executable_path(const std::string& name);
+
+}  // namespace sluice::testing

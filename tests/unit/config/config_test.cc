@@ -1,0 +1,139 @@
+#include "sluice/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace sluice {
+namespace {
+
+constexpr const char* kMinimal =
+    "topics = a, b\n"
+    "connection.url = postgresql://localhost/db\n"
+    "kafka.bootstrap.servers = 127.0.0.1:9092\n"
+    "errors.deadletterqueue.topic.name = dlq\n";
+
+TEST(Config, MinimalFileGetsDefaults) {
+  auto config = parse_config_text(kMinimal);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->kafka.topics, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(config->kafka.group_id(), "sluice");
+  EXPECT_EQ(config->sink.insert_mode, InsertMode::kUpsert);
+  EXPECT_EQ(config->sink.delete_mode, DeleteMode::kHard);
+  EXPECT_TRUE(config->sink.delete_enabled);
+  EXPECT_EQ(config->sink.table_name_format, "${topic}");
+  EXPECT_EQ(config->sink.offsets_table, "sluice_offsets");
+  EXPECT_EQ(config->pipeline.batch_size, 10000u);
+  EXPECT_EQ(config->observability.metrics_listen, "127.0.0.1:9464");
+}
+
+TEST(Config, SectionsPrefixKeysAndCommentsAreIgnored) {
+  auto config = parse_config_text(std::string(kMinimal) +
+                                  "# a comment\n! another\n[kafka]\ngroup.id = replicas\n[batch]\nsize = 500\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->kafka.group_id(), "replicas");
+  EXPECT_EQ(config->pipeline.batch_size, 500u);
+}
+
+TEST(Config, UnknownKeyIsAnErrorNamingTheKey) {
+  auto config = parse_config_text(std::string(kMinimal) + "insert.mod = upsert\n");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("insert.mod: unknown key"), std::string::npos) << config.error().message;
+}
+
+TEST(Config, KafkaKeysPassThrough) {
+  auto config = parse_config_text(std::string(kMinimal) + "kafka.some.future.setting = 1\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->kafka.properties.at("some.future.setting"), "1");
+}
+
+TEST(Config, BadValuesAreReportedTogether) {
+  auto config = parse_config_text(std::string(kMinimal) + "insert.mode = merge\nbatch.size = lots\n");
+  ASSERT_FALSE(config);
+  const std::string& message = config.error().message;
+  EXPECT_NE(message.find("insert.mode: 'merge' is not one of insert, upsert, update"), std::string::npos) << message;
+  EXPECT_NE(message.find("batch.size: 'lots' is not an integer"), std::string::npos) << message;
+}
+
+TEST(Config, RequiredKeysAreNamed) {
+  auto config = parse_config_text("");
+  ASSERT_FALSE(config);
+  const std::string& message = config.error().message;
+  EXPECT_NE(message.find("topics: required"), std::string::npos);
+  EXPECT_NE(message.find("connection.url: required"), std::string::npos);
+  EXPECT_NE(message.find("kafka.bootstrap.servers: required"), std::string::npos);
+  EXPECT_NE(message.find("errors.deadletterqueue.topic.name: required"), std::string::npos);
+}
+
+TEST(Config, ToleranceNoneNeedsNoDeadLetterTopic) {
+  auto config = parse_config_text(
+      "topics = a\nconnection.url = x\nkafka.bootstrap.servers = b\nerrors.tolerance = none\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->errors.tolerance, ErrorsTolerance::kNone);
+}
+
+TEST(Config, OverridesBeatTheFile) {
+  auto config = parse_config_text(kMinimal, {{"batch.size", "7"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->pipeline.batch_size, 7u);
+}
+
+TEST(Config, EnvironmentBeatsFileAndLosesToOverrides) {
+  auto path = std::filesystem::temp_directory_path() / "sluice_config_env_test.properties";
+  std::ofstream(path) << kMinimal << "batch.size = 1\ninsert.mode = insert\n";
+  ::setenv("SLUICE_BATCH_SIZE", "2", 1);
+  ::setenv("SLUICE_INSERT_MODE", "update", 1);
+  ::setenv("SLUICE_KAFKA_GROUP_ID", "from-env", 1);
+  auto config = load_config({path.string(), {{"batch.size", "3"}}, true});
+  ::unsetenv("SLUICE_BATCH_SIZE");
+  ::unsetenv("SLUICE_INSERT_MODE");
+  ::unsetenv("SLUICE_KAFKA_GROUP_ID");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->pipeline.batch_size, 3u);
+  EXPECT_EQ(config->sink.insert_mode, InsertMode::kUpdate);
+  EXPECT_EQ(config->kafka.group_id(), "from-env");
+}
+
+TEST(Config, SecretsComeFromFilesAndAreMasked) {
+  auto path = std::filesystem::temp_directory_path() / "sluice_config_secret_test";
+  std::ofstream(path) << "s3cr3t-pw\n";
+  auto config = parse_config_text(std::string(kMinimal) + "connection.password.file = " + path.string() +
+                                  "\nkafka.sasl.password = kafka-pw\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->connection.password, "s3cr3t-pw");
+  EXPECT_EQ(config->kafka.properties.at("sasl.password"), "kafka-pw");
+  for (const auto& [key, value] : config->effective) {
+    EXPECT_EQ(value.find("s3cr3t"), std::string::npos) << key;
+    EXPECT_EQ(value.find("kafka-pw"), std::string::npos) << key;
+  }
+}
+
+TEST(Config, ValidateAndMaskSettingsSplitTableAndColumn) {
+  auto config = parse_config_text(std::string(kMinimal) +
+                                  "validate.public.orders.quantity = min:0, max:100\n"
+                                  "mask.customers.email = redact\n");
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->validate_rules.size(), 1u);
+  EXPECT_EQ(config->validate_rules[0].table, "public.orders");
+  EXPECT_EQ(config->validate_rules[0].column, "quantity");
+  EXPECT_EQ(config->validate_rules[0].value, "min:0, max:100");
+  ASSERT_EQ(config->masks.size(), 1u);
+  EXPECT_EQ(config->masks[0].table, "customers");
+}
+
+TEST(Config, HashMaskNeedsAKey) {
+  auto config = parse_config_text(std::string(kMinimal) + "mask.customers.email = hash\n");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("mask.key: required"), std::string::npos);
+}
+
+TEST(Config, MalformedLineIsReportedWithItsNumber) {
+  auto config = parse_config_text(std::string(kMinimal) + "this line has no equals sign\n");
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("line 5"), std::string::npos) << config.error().message;
+}
+
+}  // namespace
+}  // namespace sluice
