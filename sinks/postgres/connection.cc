@@ -1,6 +1,10 @@
-#include "connection.h"
+#include "sinks/postgres/connection.h"
+
+#include <algorithm>
 
 #include <vector>
+
+#include "sinks/postgres/sqlstate.h"
 
 namespace sluice::pg {
 
@@ -64,10 +68,44 @@ Result<PgResultPtr> Connection::check(PGresult* raw_result, const std::string& s
   std::string message = result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_.get());
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   std::string statement = sql.size() > 120 ? sql.substr(0, 120) + "..." : sql;
-  if (sqlstate == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
+  bool connection_ok = PQstatus(conn_.get()) == CONNECTION_OK;
+  if (sqlstate == nullptr || !connection_ok) {
     return Error::transient("connection_lost", "PostgreSQL connection lost: " + message);
   }
-  return Error::fatal(sqlstate, std::string(sqlstate) + " " + message + " (in: " + statement + ")");
+  // The reason is the bare SQLSTATE; callers name it with sqlstate_reason().
+  return Error{classify_sqlstate(sqlstate, connection_ok), sqlstate,
+               sqlstate_reason(sqlstate) + ": " + message + " (in: " + statement + ")"};
+}
+
+Status Connection::copy_in(const std::string& sql, std::string_view data) {
+  auto started = check(PQexec(conn_.get(), sql.c_str()), sql);
+  if (!started) return started.take_error();
+  if (PQresultStatus(started->get()) != PGRES_COPY_IN) {
+    return Error::fatal("copy_not_started", "COPY did not start (in: " + sql + ")");
+  }
+  constexpr size_t kChunk = 1 << 20;
+  bool sent = true;
+  for (size_t at = 0; at < data.size() && sent; at += kChunk) {
+    size_t n = std::min(kChunk, data.size() - at);
+    sent = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (PQputCopyEnd(conn_.get(), sent ? nullptr : "sluice: sending COPY data failed") != 1) sent = false;
+  // Drain every result so the connection is ready for the next statement.
+  Status status;
+  bool have_error = false;
+  while (PGresult* raw_result = PQgetResult(conn_.get())) {
+    auto checked = check(raw_result, sql);
+    if (!checked && !have_error) {
+      status = checked.take_error();
+      have_error = true;
+    }
+    if (PQstatus(conn_.get()) != CONNECTION_OK) break;
+  }
+  if (!have_error && !sent) {
+    return Error::transient("connection_lost", "PostgreSQL connection lost during COPY: " +
+                                                   std::string(PQerrorMessage(conn_.get())));
+  }
+  return status;
 }
 
 Result<PgResultPtr> Connection::exec(const std::string& sql) { return check(PQexec(conn_.get(), sql.c_str()), sql); }

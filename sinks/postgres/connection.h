@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <libpq-fe.h>
 
@@ -34,6 +36,9 @@ class Connection {
   Result<PgResultPtr> exec(const std::string& sql);
   // Runs one parameterised statement with text parameters.
   Result<PgResultPtr> exec_params(const std::string& sql, const std::vector<const char*>& params);
+
+  // Runs `sql` (a COPY ... FROM STDIN) and streams `data` in COPY format.
+  Status copy_in(const std::string& sql, std::string_view data);
 
   PGconn* raw() const { return conn_.get(); }
   bool healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
