@@ -1,9 +1,17 @@
-// Names of the headers sluice adds to dead-letter records: Kafka Connect's
-// names, so existing tooling reads them, plus sluice's own. Part of the user
-// contract; never rename.
+// The headers of a dead-letter record: Kafka Connect's names, so existing
+// tooling reads them, plus sluice's own. Part of the user contract; never
+// rename. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sluice/record.h"
+#include "sluice/reject.h"
 
 namespace sluice::dlq {
 
@@ -17,7 +25,24 @@ inline constexpr std::string_view kHeaderTable = "sluice.errors.table";
 inline constexpr std::string_view kHeaderTimestamp = "sluice.errors.timestamp";
 inline constexpr std::string_view kHeaderAttempt = "sluice.errors.attempt";
 
-// True for headers sluice adds (stripped before a replayed record is re-dead-lettered).
+// True for headers sluice adds; they are replaced, not repeated, when a
+// replayed record fails again.
 bool is_dead_letter_header(std::string_view name);
+
+using HeaderList = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// The full header list of the dead-letter copy of `record`: its own headers
+// (earlier error headers dropped), then, when `context_headers`, the error
+// context. `now_ms` is the failure time. A record that came back from a
+// dead-letter topic keeps its original coordinates in `origin_*`.
+struct DeadLetterContext {
+  std::string origin_topic;
+  int32_t origin_partition = 0;
+  int64_t origin_offset = 0;
+  int attempt = 1;
+  int64_t now_ms = 0;
+  bool context_headers = true;
+};
+HeaderList dead_letter_headers(const RawRecord& record, const Reject& reject, const DeadLetterContext& context);
 
 }  // namespace sluice::dlq
