@@ -1,0 +1,160 @@
+#include "kafka_dead_letter_producer.h"
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "connectors/kafka/error_mapping.h"
+#include "core/logging.h"
+#include "dead_letter_headers.h"
+
+namespace sluice::dlq {
+namespace {
+
+// Consumer-only librdkafka properties, not passed to the producer (librdkafka
+// would warn about each of them).
+const std::set<std::string>& consumer_only_properties() {
+  static const std::set<std::string> properties = {
+      "group.id", "group.instance.id", "auto.offset.reset", "enable.auto.commit", "auto.commit.interval.ms",
+      "enable.auto.offset.store", "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
+      "max.poll.interval.ms", "fetch.min.bytes", "fetch.max.bytes", "fetch.wait.max.ms", "max.partition.fetch.bytes",
+      "isolation.level", "enable.partition.eof", "check.crcs", "queued.min.messages", "queued.max.messages.kbytes",
+      "fetch.message.max.bytes", "group.protocol.type", "coordinator.query.interval.ms"};
+  return properties;
+}
+
+// The record's original coordinates: its own, or those a dead-letter record
+// carries when it is being re-dead-lettered by a replay.
+struct Origin {
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+};
+
+Origin origin_of(const RawRecord& record) {
+  Origin origin{std::string(record.topic), record.partition.value, record.offset.value};
+  for (const RecordHeader& header : record.headers) {
+    if (!header.value) continue;
+    try {
+      if (header.key == kHeaderTopic) origin.topic = std::string(*header.value);
+      if (header.key == kHeaderPartition) origin.partition = std::stoi(std::string(*header.value));
+      if (header.key == kHeaderOffset) origin.offset = std::stoll(std::string(*header.value));
+    } catch (const std::exception&) {
+      // A malformed header from elsewhere: keep the record's own coordinates.
+    }
+  }
+  return origin;
+}
+
+int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+KafkaDeadLetterProducer::KafkaDeadLetterProducer(std::string topic, bool context_headers,
+                                                 std::function<int64_t()> clock_ms)
+    : topic_(std::move(topic)), context_headers_(context_headers), clock_ms_(std::move(clock_ms)) {}
+
+KafkaDeadLetterProducer::~KafkaDeadLetterProducer() {
+  // Best effort: whatever flush() did not confirm was not counted as durable.
+  if (producer_) producer_->flush(1000);
+}
+
+Result<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer::create(
+    const KafkaConfig& kafka, const ErrorsConfig& errors, std::string topic, std::function<int64_t()> clock_ms) {
+  auto log = logging::get("dlq");
+  std::unique_ptr<KafkaDeadLetterProducer> producer(new KafkaDeadLetterProducer(
+      std::move(topic), errors.context_headers, clock_ms ? std::move(clock_ms) : system_now_ms));
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  std::map<std::string, std::string> settings;
+  for (const auto& [key, value] : kafka.properties) {
+    if (!consumer_only_properties().contains(key)) settings[key] = value;
+  }
+  // Bounded delivery time: an outage surfaces as a transient flush failure
+  // that the pipeline retries, instead of a flush blocked for minutes.
+  settings.try_emplace("message.timeout.ms", "30000");
+  settings.try_emplace("linger.ms", "5");
+  for (const auto& [key, forced] : {std::pair<std::string, std::string>{"enable.idempotence", "true"}, {"acks", "all"}}) {
+    auto it = settings.find(key);
+    if (it != settings.end() && it->second != forced) {
+      log->warn("kafka.{} = {} overridden to {} for the dead-letter producer", key, it->second, forced);
+    }
+    settings[key] = forced;
+  }
+  for (const auto& [key, value] : settings) {
+    if (conf->set(key, value, error) != RdKafka::Conf::CONF_OK) {
+      return Error::fatal("bad_configuration", "kafka." + key + ": " + error);
+    }
+  }
+  if (conf->set("dr_cb", &producer->delivery_report_, error) != RdKafka::Conf::CONF_OK) {
+    return Error::fatal("kafka_setup", "cannot set the delivery callback: " + error);
+  }
+  producer->producer_.reset(RdKafka::Producer::create(conf.get(), error));
+  if (!producer->producer_) return Error::fatal("kafka_setup", "cannot create the dead-letter producer: " + error);
+  return producer;
+}
+
+void KafkaDeadLetterProducer::DeliveryReport::dr_cb(RdKafka::Message& message) {
+  if (message.err() == RdKafka::ERR_NO_ERROR) {
+    owner_.delivered_.fetch_add(1);
+    return;
+  }
+  std::lock_guard lock(owner_.failure_mutex_);
+  if (!owner_.first_failure_) {
+    owner_.first_failure_ = kafka::kafka_error(message.err(), "delivering to dead-letter topic " + owner_.topic_);
+  }
+}
+
+Status KafkaDeadLetterProducer::send(const RawRecord& record, const Reject& reject, int attempt) {
+  Origin origin = origin_of(record);
+  HeaderList headers = dead_letter_headers(
+      record, reject, {origin.topic, origin.partition, origin.offset, attempt, clock_ms_(), context_headers_});
+  for (int tries = 0;; ++tries) {
+    std::unique_ptr<RdKafka::Headers> kafka_headers(RdKafka::Headers::create());
+    for (const auto& [key, value] : headers) {
+      if (value) {
+        kafka_headers->add(key, value->data(), value->size());
+      } else {
+        kafka_headers->add(key, nullptr, 0);
+      }
+    }
+    RdKafka::ErrorCode code = producer_->produce(
+        topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        record.value ? const_cast<char*>(record.value->data()) : nullptr, record.value ? record.value->size() : 0,
+        record.key ? record.key->data() : nullptr, record.key ? record.key->size() : 0, record.timestamp_ms,
+        kafka_headers.get(), nullptr);
+    if (code == RdKafka::ERR_NO_ERROR) {
+      kafka_headers.release();  // librdkafka owns the headers once produce() succeeds
+      return {};
+    }
+    if (code == RdKafka::ERR__QUEUE_FULL && tries < 100) {
+      producer_->poll(100);
+      continue;
+    }
+    return kafka::kafka_error(code, "queueing a record for dead-letter topic " + topic_);
+  }
+}
+
+Status KafkaDeadLetterProducer::flush(std::chrono::milliseconds timeout) {
+  RdKafka::ErrorCode code = producer_->flush(static_cast<int>(timeout.count()));
+  std::optional<Error> failure;
+  {
+    std::lock_guard lock(failure_mutex_);
+    failure.swap(first_failure_);
+  }
+  if (failure) {
+    // A dead-letter record that can never be written cannot be dropped either.
+    if (failure->error_class == ErrorClass::kRecord) failure->error_class = ErrorClass::kFatal;
+    return std::move(*failure);
+  }
+  if (code != RdKafka::ERR_NO_ERROR) {
+    return kafka::kafka_error(code, "flushing dead-letter topic " + topic_ + " (" +
+                                        std::to_string(producer_->outq_len()) + " records outstanding)");
+  }
+  return {};
+}
+
+}  // namespace sluice::dlq
