@@ -2,3 +2,6 @@
 sluice_add_test(unit_postgres LABEL unit
   SOURCES unit/postgres/sqlstate_test.cc
   LIBS sluice::postgres)
+sluice_add_test(integration_postgres_sink LABEL integration
+  SOURCES integration/postgres_sink_test.cc
+  LIBS sluice::postgres)

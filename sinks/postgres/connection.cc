@@ -43,6 +43,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionConfig& con
   PGconn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
   if (raw == nullptr) return Error::transient("connection_failed", "cannot allocate a PostgreSQL connection");
   std::unique_ptr<Connection> connection(new Connection(raw));
+  // Notices ("relation already exists, skipping") are expected and not logged.
+  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) != CONNECTION_OK) {
     std::string message = PQerrorMessage(raw);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();

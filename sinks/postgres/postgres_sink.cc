@@ -1,0 +1,524 @@
+#include "sinks/postgres/postgres_sink.h"
+
+#include <algorithm>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <utility>
+
+#include "sinks/postgres/copy_writer.h"
+#include "sinks/postgres/sqlstate.h"
+
+namespace sluice::pg {
+namespace {
+
+constexpr std::string_view kOpColumn = "__sluice_op";
+constexpr std::string_view kDeleted = "__deleted";
+constexpr std::string_view kDeletedAt = "__deleted_at";
+constexpr std::string_view kKafkaTopic = "__connect_topic";
+constexpr std::string_view kKafkaPartition = "__connect_partition";
+constexpr std::string_view kKafkaOffset = "__connect_offset";
+
+bool is_delete(const ChangeEvent& event) { return event.tombstone || event.op == Op::kDelete; }
+
+TableName target_of(const ChangeEvent& event) {
+  if (!event.table.name.empty()) return event.table;
+  std::string name = event.origin.topic;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return TableName{"", name};
+}
+
+bool topic_matches(const std::string& pattern, const std::string& topic) {
+  return pattern.empty() || pattern == "*" || pattern == topic;
+}
+
+// Whether field `name` of `topic` is written, per field.include.list / field.exclude.list.
+bool field_wanted(const SinkConfig& config, const std::string& topic, const std::string& name) {
+  bool any_include = false, included = false;
+  for (const auto& [t, f] : config.field_include) {
+    if (!topic_matches(t, topic)) continue;
+    any_include = true;
+    if (f == name) included = true;
+  }
+  if (any_include && !included) return false;
+  for (const auto& [t, f] : config.field_exclude) {
+    if (topic_matches(t, topic) && f == name) return false;
+  }
+  return true;
+}
+
+bool binary_type(FieldType type) {
+  return type == FieldType::kBytes || type == FieldType::kBits || type == FieldType::kGeometry;
+}
+
+std::string origin_text(const ChangeEvent& event) {
+  return event.origin.topic + "[" + std::to_string(event.origin.partition.value) + "]@" +
+         std::to_string(event.origin.offset.value);
+}
+
+// A column written to a target table: where its values come from.
+struct WriteColumn {
+  std::string name;
+  Column source;  // the change event's column (type, element type)
+  enum class Kind { kValue, kTopicMeta, kPartitionMeta, kOffsetMeta, kDeletedFlag, kDeletedTime } kind = Kind::kValue;
+  bool key = false;
+  const TableColumn* target = nullptr;
+};
+
+}  // namespace
+
+// The state of one apply() call.
+class PostgresSink::Apply {
+ public:
+  Apply(PostgresSink& sink, const Batch& batch) : sink_(sink), config_(sink.config_), batch_(batch) {}
+
+  Result<ApplyStats> run(const BeforeCommit& before_commit);
+
+ private:
+  Connection& connection() { return *sink_.connection_; }
+  Status exec(const std::string& sql) {
+    auto result = connection().exec(sql);
+    if (!result) return result.take_error();
+    return {};
+  }
+
+  // The primary key columns of `event` under primary.key.mode; empty for none.
+  std::vector<std::string> key_columns(const ChangeEvent& event) const;
+  // The value of key column `name` in `event`, or nullptr.
+  const Datum* key_value(const ChangeEvent& event, const std::string& name) const;
+  // A reject for entries that cannot be applied whatever the table holds.
+  std::optional<Reject> precheck(const ChangeEvent& event) const;
+
+  // Applies `entries` under a savepoint; a record-level failure rolls back and
+  // bisects until the offending entries are isolated as rejects.
+  Status apply_isolating(std::span<const size_t> entries, int depth);
+  // Applies `entries` (in order) without isolation.
+  struct Tally {
+    size_t applied = 0;
+    size_t skipped = 0;
+  };
+  Status apply_entries(std::span<const size_t> entries, Tally& tally);
+  Status apply_table(const TableName& table, const std::vector<size_t>& entries, Tally& tally);
+
+  PostgresSink& sink_;
+  const SinkConfig& config_;
+  const Batch& batch_;
+  ApplyStats stats_;
+};
+
+std::vector<std::string> PostgresSink::Apply::key_columns(const ChangeEvent& event) const {
+  switch (config_.primary_key_mode) {
+    case PrimaryKeyMode::kNone: return {};
+    case PrimaryKeyMode::kKafka:
+      return {std::string(kKafkaTopic), std::string(kKafkaPartition), std::string(kKafkaOffset)};
+    case PrimaryKeyMode::kRecordValue: return config_.primary_key_fields;
+    case PrimaryKeyMode::kRecordKey: {
+      if (!config_.primary_key_fields.empty()) return config_.primary_key_fields;
+      std::vector<std::string> names;
+      if (event.key && event.key->schema) {
+        for (const Column& c : event.key->schema->columns) names.push_back(c.name);
+      }
+      return names;
+    }
+  }
+  return {};
+}
+
+const Datum* PostgresSink::Apply::key_value(const ChangeEvent& event, const std::string& name) const {
+  const Datum* value = nullptr;
+  auto look = [&](const std::optional<Row>& row) {
+    if (value == nullptr && row && row->schema) value = row->find(name);
+  };
+  if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey) {
+    look(event.key);
+    look(event.after);
+    look(event.before);
+  } else {
+    look(event.after);
+    look(event.before);
+    look(event.key);
+  }
+  return value;
+}
+
+std::optional<Reject> PostgresSink::Apply::precheck(const ChangeEvent& event) const {
+  auto reject = [&](std::string rule, std::string message) {
+    return Reject{Stage::kSink, std::move(rule), target_of(event).display(), "", std::move(message)};
+  };
+  if (!is_delete(event) && !(event.after && event.after->schema)) {
+    return reject("missing_after", "change event " + origin_text(event) + " has no row image to write");
+  }
+  if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey ||
+      config_.primary_key_mode == PrimaryKeyMode::kRecordValue) {
+    std::vector<std::string> keys = key_columns(event);
+    if (keys.empty()) {
+      return reject("missing_key", "change event " + origin_text(event) + " has no primary key for " +
+                                       target_of(event).display());
+    }
+    for (const std::string& name : keys) {
+      const Datum* value = key_value(event, name);
+      if (value == nullptr || value->null) {
+        return reject("missing_key", "primary key column " + name + " of " + target_of(event).display() +
+                                         " is missing or null in " + origin_text(event));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int depth) {
+  if (entries.empty()) return {};
+  std::string savepoint = "sluice_sp_" + std::to_string(depth);
+  if (Status s = exec("SAVEPOINT " + savepoint); !s) return s;
+  Tally tally;
+  Status status = apply_entries(entries, tally);
+  if (status) {
+    stats_.applied += tally.applied;
+    stats_.skipped += tally.skipped;
+    return exec("RELEASE SAVEPOINT " + savepoint);
+  }
+  if (status.error().error_class != ErrorClass::kRecord) return status;
+  // DDL of the failed attempt is gone too.
+  sink_.catalog_.clear();
+  if (Status s = exec("ROLLBACK TO SAVEPOINT " + savepoint); !s) return s;
+  if (Status s = exec("RELEASE SAVEPOINT " + savepoint); !s) return s;
+  if (entries.size() == 1) {
+    const ChangeEvent& event = batch_.entries[entries[0]].event;
+    const Error& error = status.error();
+    std::string table = target_of(event).display();
+    std::string verb = is_delete(event) ? "delete from " : "write into ";
+    stats_.rejects.push_back(SinkReject{
+        entries[0], Reject{Stage::kSink, sqlstate_reason(error.reason), table, "",
+                           verb + table + " failed (" + sqlstate_reason(error.reason) + ") at " + origin_text(event) +
+                               ": " + error.message}});
+    return {};
+  }
+  size_t half = entries.size() / 2;
+  if (Status s = apply_isolating(entries.subspan(0, half), depth + 1); !s) return s;
+  return apply_isolating(entries.subspan(half), depth + 1);
+}
+
+Status PostgresSink::Apply::apply_entries(std::span<const size_t> entries, Tally& tally) {
+  // Tables in order of first appearance; a truncate flushes what came before it.
+  std::vector<std::pair<TableName, std::vector<size_t>>> groups;
+  std::unordered_map<TableName, size_t> group_of;
+  auto flush = [&]() -> Status {
+    for (auto& [table, list] : groups) {
+      if (Status s = apply_table(table, list, tally); !s) return s;
+    }
+    groups.clear();
+    group_of.clear();
+    return {};
+  };
+  for (size_t index : entries) {
+    const ChangeEvent& event = batch_.entries[index].event;
+    TableName table = target_of(event);
+    if (event.op == Op::kTruncate) {
+      if (Status s = flush(); !s) return s;
+      auto schema = sink_.catalog_.find(table);
+      if (!schema) return schema.take_error();
+      if (schema->has_value()) {
+        if (Status s = exec("TRUNCATE " + quoted_table(table)); !s) return s;
+      }
+      ++tally.applied;
+      continue;
+    }
+    auto [it, inserted] = group_of.try_emplace(table, groups.size());
+    if (inserted) groups.emplace_back(table, std::vector<size_t>{});
+    groups[it->second].second.push_back(index);
+  }
+  return flush();
+}
+
+Status PostgresSink::Apply::apply_table(const TableName& table, const std::vector<size_t>& entries, Tally& tally) {
+  const bool keyed = config_.primary_key_mode == PrimaryKeyMode::kRecordKey ||
+                     config_.primary_key_mode == PrimaryKeyMode::kRecordValue;
+  const bool soft = config_.delete_mode == DeleteMode::kSoft;
+
+  // Columns: the key first, then every written field of the row images.
+  std::vector<WriteColumn> columns;
+  std::unordered_map<std::string, size_t> column_of;
+  auto add_column = [&](const std::string& name, const Column& source, WriteColumn::Kind kind, bool key) {
+    auto [it, inserted] = column_of.try_emplace(name, columns.size());
+    if (inserted) {
+      columns.push_back(WriteColumn{name, source, kind, key, nullptr});
+    } else if (key) {
+      columns[it->second].key = true;
+    }
+  };
+  std::vector<std::string> primary_key;
+  if (config_.primary_key_mode == PrimaryKeyMode::kKafka) {
+    Column topic{std::string(kKafkaTopic), FieldType::kString, false};
+    Column partition{std::string(kKafkaPartition), FieldType::kInt32, false};
+    Column offset{std::string(kKafkaOffset), FieldType::kInt64, false};
+    add_column(topic.name, topic, WriteColumn::Kind::kTopicMeta, true);
+    add_column(partition.name, partition, WriteColumn::Kind::kPartitionMeta, true);
+    add_column(offset.name, offset, WriteColumn::Kind::kOffsetMeta, true);
+    primary_key = {topic.name, partition.name, offset.name};
+  }
+
+  // The last event per key wins; deletes disabled or without a key are skipped.
+  std::vector<size_t> plan;
+  std::unordered_map<std::string, size_t> slot_of_key;
+  for (size_t index : entries) {
+    const ChangeEvent& event = batch_.entries[index].event;
+    bool remove = is_delete(event);
+    if (remove && (!config_.delete_enabled || !keyed)) {
+      ++tally.skipped;
+      continue;
+    }
+    ++tally.applied;
+    if (keyed) {
+      std::vector<std::string> keys = key_columns(event);
+      if (primary_key.empty()) primary_key = keys;
+      std::string identity;
+      for (const std::string& name : keys) {
+        const Datum* value = key_value(event, name);
+        const Column* source = nullptr;
+        for (const auto* row : {&event.key, &event.after, &event.before}) {
+          if (source == nullptr && *row && (*row)->schema) source = (*row)->column(name);
+        }
+        add_column(name, source ? *source : Column{name}, WriteColumn::Kind::kValue, true);
+        identity += std::to_string(value->text.size()) + ":" + value->text + "|";
+      }
+      auto [it, inserted] = slot_of_key.try_emplace(identity, plan.size());
+      if (inserted) {
+        plan.push_back(index);
+      } else {
+        plan[it->second] = index;
+      }
+    } else {
+      plan.push_back(index);
+    }
+    if (!remove) {
+      for (const Column& column : event.after->schema->columns) {
+        if (field_wanted(config_, event.origin.topic, column.name)) {
+          add_column(column.name, column, WriteColumn::Kind::kValue, false);
+        }
+      }
+    }
+  }
+  if (plan.empty()) return {};
+  if (soft) {
+    add_column(std::string(kDeleted), Column{std::string(kDeleted), FieldType::kBoolean},
+               WriteColumn::Kind::kDeletedFlag, false);
+    add_column(std::string(kDeletedAt), Column{std::string(kDeletedAt), FieldType::kTimestampTz},
+               WriteColumn::Kind::kDeletedTime, false);
+  }
+
+  // Target schema: evolve it, or take it as it is.
+  TableSchema schema;
+  if (config_.schema_evolution == SchemaEvolution::kBasic) {
+    std::vector<DesiredColumn> desired;
+    for (const WriteColumn& c : columns) desired.push_back(DesiredColumn{c.name, pg_type_for(c.source), !c.source.inferred});
+    auto evolved = sink_.catalog_.evolve(table, desired, primary_key);
+    if (!evolved) return evolved.take_error();
+    schema = std::move(*evolved);
+  } else {
+    auto found = sink_.catalog_.find(table);
+    if (!found) return found.take_error();
+    if (!found->has_value()) {
+      return Error::fatal("table_missing", "table " + table.display() +
+                                               " does not exist and schema.evolution is none");
+    }
+    schema = std::move(**found);
+  }
+  std::vector<WriteColumn> written;
+  for (WriteColumn& c : columns) {
+    c.target = schema.find(c.name);
+    if (c.target != nullptr) {
+      written.push_back(c);
+    } else if (c.key) {
+      return Error::fatal("key_column_missing", "primary key column " + c.name + " is missing from table " +
+                                                    table.display());
+    }
+  }
+  std::vector<const WriteColumn*> keys, values;
+  for (const WriteColumn& c : written) (c.key ? keys : values).push_back(&c);
+
+  // Stage the rows by COPY, typed like the target.
+  std::string staging = quote_identifier("sluice_stage_" + std::to_string(++sink_.staging_counter_));
+  std::string target = quoted_table(table);
+  std::string column_list;
+  for (const WriteColumn& c : written) {
+    if (!column_list.empty()) column_list += ", ";
+    column_list += quote_identifier(c.name);
+  }
+  if (Status s = exec("CREATE TEMP TABLE " + staging + " ON COMMIT DROP AS SELECT ''::text AS " +
+                      quote_identifier(kOpColumn) + ", " + column_list + " FROM " + target + " WITH NO DATA");
+      !s) {
+    return s;
+  }
+  CopyWriter writer;
+  bool any_upsert = false, any_delete = false;
+  for (size_t index : plan) {
+    const ChangeEvent& event = batch_.entries[index].event;
+    bool remove = is_delete(event);
+    (remove ? any_delete : any_upsert) = true;
+    writer.text(remove ? "d" : "u");
+    for (const WriteColumn& c : written) {
+      switch (c.kind) {
+        case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); continue;
+        case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); continue;
+        case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); continue;
+        case WriteColumn::Kind::kDeletedFlag: writer.text("false"); continue;
+        case WriteColumn::Kind::kDeletedTime: writer.null(); continue;
+        case WriteColumn::Kind::kValue: break;
+      }
+      const Datum* value = nullptr;
+      const Column* source = nullptr;
+      if (c.key) {
+        value = key_value(event, c.name);
+      } else if (!remove && event.after) {
+        value = event.after->find(c.name);
+        source = event.after->column(c.name);
+      }
+      if (value == nullptr || value->null) {
+        writer.null();
+        continue;
+      }
+      FieldType type = source ? source->type : c.source.type;
+      if (binary_type(type) && c.target->bytea) {
+        writer.bytes(value->text);
+      } else if (type == FieldType::kArray && c.target->array) {
+        // Malformed arrays go through as they are; PostgreSQL refuses the row.
+        std::optional<std::string> literal = pg_array_literal_from_json(value->text);
+        writer.text(literal ? *literal : value->text);
+      } else {
+        writer.text(value->text);
+      }
+    }
+    writer.end_row();
+  }
+  if (Status s = connection().copy_in("COPY " + staging + " (" + quote_identifier(kOpColumn) + ", " + column_list +
+                                          ") FROM STDIN",
+                                      writer.data());
+      !s) {
+    return s;
+  }
+
+  auto match = [&]() {
+    std::string where;
+    for (const WriteColumn* k : keys) {
+      if (!where.empty()) where += " AND ";
+      where += "t." + quote_identifier(k->name) + " = s." + quote_identifier(k->name);
+    }
+    return where;
+  };
+  std::string op = "s." + quote_identifier(kOpColumn);
+  if (any_upsert) {
+    std::string sql;
+    if (config_.insert_mode == InsertMode::kUpdate && !keys.empty()) {
+      if (!values.empty()) {
+        sql = "UPDATE " + target + " AS t SET ";
+        for (size_t i = 0; i < values.size(); ++i) {
+          if (i > 0) sql += ", ";
+          sql += quote_identifier(values[i]->name) + " = s." + quote_identifier(values[i]->name);
+        }
+        sql += " FROM " + staging + " AS s WHERE " + op + " = 'u' AND " + match();
+      }
+    } else {
+      sql = "INSERT INTO " + target + " (" + column_list + ") SELECT " + column_list + " FROM " + staging +
+            " AS s WHERE " + op + " = 'u'";
+      if (config_.insert_mode == InsertMode::kUpsert && !keys.empty()) {
+        sql += " ON CONFLICT (";
+        for (size_t i = 0; i < keys.size(); ++i) sql += (i > 0 ? ", " : "") + quote_identifier(keys[i]->name);
+        sql += ")";
+        if (values.empty()) {
+          sql += " DO NOTHING";
+        } else {
+          sql += " DO UPDATE SET ";
+          for (size_t i = 0; i < values.size(); ++i) {
+            if (i > 0) sql += ", ";
+            sql += quote_identifier(values[i]->name) + " = EXCLUDED." + quote_identifier(values[i]->name);
+          }
+        }
+      }
+    }
+    if (!sql.empty()) {
+      if (Status s = exec(sql); !s) return s;
+    }
+  }
+  if (any_delete && !keys.empty()) {
+    std::string sql;
+    if (soft) {
+      sql = "UPDATE " + target + " AS t SET " + quote_identifier(kDeleted) + " = true, " +
+            quote_identifier(kDeletedAt) + " = now() FROM " + staging + " AS s WHERE " + op + " = 'd' AND " + match();
+    } else {
+      sql = "DELETE FROM " + target + " AS t USING " + staging + " AS s WHERE " + op + " = 'd' AND " + match();
+    }
+    if (Status s = exec(sql); !s) return s;
+  }
+  return exec("DROP TABLE " + staging);
+}
+
+Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
+  if (Status s = exec("BEGIN"); !s) return s.take_error();
+  std::vector<size_t> work;
+  for (size_t i = 0; i < batch_.entries.size(); ++i) {
+    const ChangeEvent& event = batch_.entries[i].event;
+    if (event.op == Op::kMessage || (event.op == Op::kTruncate && !config_.truncate_enabled)) {
+      ++stats_.skipped;
+      continue;
+    }
+    if (event.op != Op::kTruncate) {
+      if (std::optional<Reject> reject = precheck(event)) {
+        stats_.rejects.push_back(SinkReject{i, std::move(*reject)});
+        continue;
+      }
+    }
+    work.push_back(i);
+  }
+  auto fail = [&](Error error) -> Result<ApplyStats> {
+    sink_.catalog_.clear();
+    if (connection().healthy()) {
+      (void)connection().exec("ROLLBACK");
+    }
+    return error;
+  };
+  if (Status s = apply_isolating(work, 0); !s) return fail(s.take_error());
+  if (Status s = sink_.offsets_.store(connection(), batch_.offsets); !s) return fail(s.take_error());
+  std::sort(stats_.rejects.begin(), stats_.rejects.end(),
+            [](const SinkReject& a, const SinkReject& b) { return a.entry_index < b.entry_index; });
+  if (before_commit) {
+    if (Status s = before_commit(stats_.rejects); !s) return fail(s.take_error());
+  }
+  if (Status s = exec("COMMIT"); !s) return fail(s.take_error());
+  return std::move(stats_);
+}
+
+PostgresSink::PostgresSink(ConnectionConfig connection, SinkConfig sink, std::string consumer_group)
+    : connection_config_(std::move(connection)),
+      config_(std::move(sink)),
+      offsets_(config_.offsets_table, std::move(consumer_group)) {}
+
+Result<std::unique_ptr<PostgresSink>> PostgresSink::open(const ConnectionConfig& connection, const SinkConfig& sink,
+                                                         std::string consumer_group) {
+  std::unique_ptr<PostgresSink> out(new PostgresSink(connection, sink, std::move(consumer_group)));
+  if (Status s = out->ensure_connected(); !s) return s.take_error();
+  return out;
+}
+
+Status PostgresSink::ensure_connected() {
+  if (connection_ && connection_->healthy()) return {};
+  catalog_.set_connection(nullptr);
+  connection_.reset();
+  auto opened = Connection::open(connection_config_);
+  if (!opened) return opened.take_error();
+  connection_ = std::move(*opened);
+  catalog_.set_connection(connection_.get());
+  return offsets_.ensure_table(*connection_);
+}
+
+Result<ApplyStats> PostgresSink::apply(const Batch& batch, const BeforeCommit& before_commit) {
+  if (Status s = ensure_connected(); !s) return s.take_error();
+  return Apply(*this, batch).run(before_commit);
+}
+
+Result<std::map<TopicPartition, Offset>> PostgresSink::load_offsets(const std::string& group,
+                                                                    const std::vector<TopicPartition>& partitions) {
+  if (Status s = ensure_connected(); !s) return s.take_error();
+  return offsets_.load(*connection_, group, partitions);
+}
+
+}  // namespace sluice::pg

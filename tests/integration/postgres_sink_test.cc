@@ -1,0 +1,407 @@
+// PostgresSink against a real PostgreSQL server: every write mode, exactly-once
+// offsets, poison-row isolation, connection loss, hostile identifiers, type
+// round trips and schema evolution.
+#include "sinks/postgres/postgres_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_services.h"
+
+namespace {
+
+using sluice::Batch;
+using sluice::BatchEntry;
+using sluice::ChangeEvent;
+using sluice::Column;
+using sluice::Datum;
+using sluice::FieldType;
+using sluice::Op;
+using sluice::Row;
+using sluice::RowSchema;
+using sluice::SinkConfig;
+using sluice::SinkReject;
+using sluice::Status;
+using sluice::pg::PostgresSink;
+using sluice::testing::postgres;
+using sluice::testing::query;
+using sluice::testing::query_value;
+using sluice::testing::unique_name;
+
+using Schema = std::shared_ptr<const RowSchema>;
+
+Schema schema(std::vector<Column> columns) {
+  auto out = std::make_shared<RowSchema>();
+  out->columns = std::move(columns);
+  return out;
+}
+
+Column col(std::string name, FieldType type, bool optional = true) {
+  Column c;
+  c.name = std::move(name);
+  c.type = type;
+  c.optional = optional;
+  return c;
+}
+
+// A value: nullptr-like "\x01NULL" marks SQL NULL.
+const std::string kNull = "\x01NULL";
+
+Row row(const Schema& s, const std::vector<std::string>& values) {
+  Row r;
+  r.schema = s;
+  for (const std::string& v : values) r.values.push_back(v == kNull ? Datum{} : Datum::of(v));
+  return r;
+}
+
+class SinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = postgres().create_database(unique_name("sink"));
+    key_schema_ = schema({col("id", FieldType::kInt64, false)});
+    value_schema_ = schema({col("id", FieldType::kInt64, false), col("name", FieldType::kString),
+                            col("qty", FieldType::kInt32)});
+  }
+
+  std::unique_ptr<PostgresSink> open(SinkConfig config = {}) {
+    auto sink = PostgresSink::open({url_, "", ""}, config, "group1");
+    EXPECT_TRUE(sink) << sink.error().message;
+    return sink ? std::move(*sink) : nullptr;
+  }
+
+  // An event on table `table` for key `id`; deletes carry only the key.
+  BatchEntry event(Op op, int64_t id, const std::string& name = "n", const std::string& qty = "1",
+                   const std::string& table = "items") {
+    BatchEntry e;
+    e.event.op = op;
+    e.event.origin.topic = "topic1";
+    e.event.origin.partition = sluice::Partition{0};
+    e.event.origin.offset = sluice::Offset{next_offset_++};
+    e.event.table = sluice::TableName{"", table};
+    e.event.key = row(key_schema_, {std::to_string(id)});
+    if (op != Op::kDelete) e.event.after = row(value_schema_, {std::to_string(id), name, qty});
+    return e;
+  }
+
+  Batch batch(std::vector<BatchEntry> entries) {
+    Batch b;
+    b.entries = std::move(entries);
+    b.offsets.push_back({{"topic1", sluice::Partition{0}}, sluice::Offset{next_offset_}});
+    return b;
+  }
+
+  std::string rows(const std::string& sql) {
+    std::string out;
+    for (const auto& r : query(url_, sql)) {
+      for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i].value_or("NULL");
+      out += ";";
+    }
+    return out;
+  }
+
+  static Status no_rejects(std::span<const SinkReject>) { return {}; }
+
+  std::string url_;
+  Schema key_schema_;
+  Schema value_schema_;
+  int64_t next_offset_ = 100;
+};
+
+TEST_F(SinkTest, UpsertKeepsTheLastEventPerKeyAndStoresOffsets) {
+  auto sink = open();
+  std::vector<BatchEntry> entries;
+  for (int round = 0; round < 50; ++round) {
+    for (int id = 1; id <= 20; ++id) {
+      entries.push_back(event(round == 0 ? Op::kCreate : Op::kUpdate, id, "r" + std::to_string(round),
+                              std::to_string(id * 1000 + round)));
+    }
+  }
+  entries.push_back(event(Op::kDelete, 7));
+  entries.push_back(event(Op::kRead, 21, "snap", "5"));
+  auto stats = sink->apply(batch(std::move(entries)), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->applied, 1002u);
+  EXPECT_TRUE(stats->rejects.empty());
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items"), "20");
+  EXPECT_EQ(rows("SELECT id, name, qty FROM items WHERE id IN (3, 21) ORDER BY id"), "3,r49,3049;21,snap,5;");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items WHERE id = 7"), "0");
+  EXPECT_EQ(rows("SELECT consumer_group, topic, partition, next_offset FROM sluice_offsets"),
+            "group1,topic1,0," + std::to_string(next_offset_) + ";");
+
+  auto offsets = sink->load_offsets("group1", {{"topic1", sluice::Partition{0}}, {"topic1", sluice::Partition{1}}});
+  ASSERT_TRUE(offsets) << offsets.error().message;
+  ASSERT_EQ(offsets->size(), 1u);
+  EXPECT_EQ(offsets->begin()->second.value, next_offset_);
+  auto other = sink->load_offsets("group2", {{"topic1", sluice::Partition{0}}});
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->empty());
+
+  // Re-applying the same batch is idempotent.
+  auto again = sink->apply(batch({event(Op::kUpdate, 3, "again", "1")}), no_rejects);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(query_value(url_, "SELECT name FROM items WHERE id = 3"), "again");
+}
+
+TEST_F(SinkTest, InsertModeInsertsAndRejectsDuplicates) {
+  SinkConfig config;
+  config.insert_mode = sluice::InsertMode::kInsert;
+  auto sink = open(config);
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1), event(Op::kCreate, 2)}), no_rejects));
+  auto stats = sink->apply(batch({event(Op::kCreate, 2), event(Op::kCreate, 3)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->rejects.size(), 1u);
+  EXPECT_EQ(stats->rejects[0].entry_index, 0u);
+  EXPECT_EQ(stats->rejects[0].reject.rule, "23505 unique_violation");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items"), "3");
+}
+
+TEST_F(SinkTest, UpdateModeOnlyUpdatesExistingRows) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a")}), no_rejects));
+  SinkConfig config;
+  config.insert_mode = sluice::InsertMode::kUpdate;
+  auto updater = open(config);
+  auto stats = updater->apply(batch({event(Op::kUpdate, 1, "b"), event(Op::kUpdate, 2, "c")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,b;");
+}
+
+TEST_F(SinkTest, HardDeleteSoftDeleteAndDisabledDelete) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1), event(Op::kCreate, 2), event(Op::kCreate, 3)}), no_rejects));
+  BatchEntry tombstone = event(Op::kDelete, 2);
+  tombstone.event.tombstone = true;
+  ASSERT_TRUE(sink->apply(batch({event(Op::kDelete, 1), std::move(tombstone)}), no_rejects));
+  EXPECT_EQ(rows("SELECT id FROM items ORDER BY id"), "3;");
+
+  SinkConfig disabled;
+  disabled.delete_enabled = false;
+  auto keeper = open(disabled);
+  auto stats = keeper->apply(batch({event(Op::kDelete, 3)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->skipped, 1u);
+  EXPECT_EQ(rows("SELECT id FROM items ORDER BY id"), "3;");
+
+  SinkConfig soft;
+  soft.delete_mode = sluice::DeleteMode::kSoft;
+  auto softer = open(soft);
+  ASSERT_TRUE(softer->apply(batch({event(Op::kCreate, 4, "four"), event(Op::kCreate, 5)}), no_rejects));
+  ASSERT_TRUE(softer->apply(batch({event(Op::kDelete, 4)}), no_rejects));
+  EXPECT_EQ(rows("SELECT id, name, __deleted, __deleted_at IS NOT NULL FROM items WHERE id >= 4 ORDER BY id"),
+            "4,four,t,t;5,n,f,f;");
+}
+
+TEST_F(SinkTest, TruncateWhenEnabled) {
+  SinkConfig config;
+  config.truncate_enabled = true;
+  auto sink = open(config);
+  BatchEntry truncate = event(Op::kCreate, 0);
+  truncate.event.op = Op::kTruncate;
+  auto stats = sink->apply(batch({event(Op::kCreate, 1), event(Op::kCreate, 2), std::move(truncate),
+                                  event(Op::kCreate, 3)}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(rows("SELECT id FROM items ORDER BY id"), "3;");
+}
+
+TEST_F(SinkTest, KafkaAndNoneAndRecordValueKeyModes) {
+  SinkConfig kafka;
+  kafka.primary_key_mode = sluice::PrimaryKeyMode::kKafka;
+  auto by_offset = open(kafka);
+  ASSERT_TRUE(by_offset->apply(batch({event(Op::kCreate, 1, "a", "1", "log"), event(Op::kUpdate, 1, "b", "1", "log")}),
+                               no_rejects));
+  EXPECT_EQ(rows("SELECT __connect_topic, __connect_partition, name FROM log ORDER BY __connect_offset"),
+            "topic1,0,a;topic1,0,b;");
+
+  SinkConfig none;
+  none.primary_key_mode = sluice::PrimaryKeyMode::kNone;
+  auto plain = open(none);
+  ASSERT_TRUE(plain->apply(batch({event(Op::kCreate, 1, "a", "1", "plain"), event(Op::kCreate, 1, "a", "1", "plain")}),
+                           no_rejects));
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM plain"), "2");
+
+  SinkConfig by_value;
+  by_value.primary_key_mode = sluice::PrimaryKeyMode::kRecordValue;
+  by_value.primary_key_fields = {"name"};
+  auto named = open(by_value);
+  ASSERT_TRUE(named->apply(batch({event(Op::kCreate, 1, "x", "1", "named"), event(Op::kCreate, 2, "x", "2", "named"),
+                                  event(Op::kCreate, 3, "y", "3", "named")}),
+                           no_rejects));
+  EXPECT_EQ(rows("SELECT name, id FROM named ORDER BY name"), "x,2;y,3;");
+}
+
+TEST_F(SinkTest, FieldIncludeAndExcludeLists) {
+  SinkConfig config;
+  config.field_exclude = {{"topic1", "qty"}};
+  auto sink = open(config);
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1)}), no_rejects));
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "2");
+}
+
+TEST_F(SinkTest, FailedBeforeCommitLeavesNeitherRowsNorOffsets) {
+  auto sink = open();
+  auto failing = [](std::span<const SinkReject>) -> Status {
+    return sluice::Error::transient("dlq_down", "dead-letter topic unavailable");
+  };
+  auto stats = sink->apply(batch({event(Op::kCreate, 1), event(Op::kCreate, 2)}), failing);
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.error().reason, "dlq_down");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM sluice_offsets"), "0");
+  EXPECT_EQ(query_value(url_, "SELECT to_regclass('items') IS NULL"), "t");
+  // The sink is usable afterwards.
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1)}), no_rejects));
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items"), "1");
+}
+
+TEST_F(SinkTest, CheckViolationIsIsolatedWhileNeighboursCommit) {
+  query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty integer CHECK (qty >= 0))");
+  auto sink = open();
+  std::vector<BatchEntry> entries;
+  for (int id = 1; id <= 40; ++id) entries.push_back(event(Op::kCreate, id, "n", id == 17 ? "-5" : "1"));
+  entries.push_back(event(Op::kCreate, 41, kNull, "1"));
+  entries.push_back(event(Op::kCreate, 42, "bad qty", "not a number"));
+  size_t seen_rejects = 0;
+  auto stats = sink->apply(batch(std::move(entries)), [&](std::span<const SinkReject> rejects) -> Status {
+    seen_rejects = rejects.size();
+    return {};
+  });
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(seen_rejects, 3u);
+  ASSERT_EQ(stats->rejects.size(), 3u);
+  EXPECT_EQ(stats->rejects[0].entry_index, 16u);
+  EXPECT_EQ(stats->rejects[0].reject.rule, "23514 check_violation");
+  EXPECT_EQ(stats->rejects[0].reject.stage, sluice::Stage::kSink);
+  EXPECT_EQ(stats->rejects[0].reject.table, "items");
+  EXPECT_NE(stats->rejects[0].reject.message.find("items"), std::string::npos);
+  EXPECT_NE(stats->rejects[0].reject.message.find("check constraint"), std::string::npos);
+  EXPECT_EQ(stats->rejects[1].reject.rule, "23502 not_null_violation");
+  EXPECT_EQ(stats->rejects[2].reject.rule, "22P02 invalid_text_representation");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items"), "39");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM sluice_offsets"), "1");
+}
+
+TEST_F(SinkTest, TerminatedBackendIsTransientAndRetryAppliesOnce) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a", "1")}), no_rejects));
+  std::vector<BatchEntry> entries = {event(Op::kUpdate, 1, "b", "2"), event(Op::kCreate, 2, "c", "3")};
+  Batch retried = batch(entries);
+  std::string url = url_;
+  auto terminate = [&](std::span<const SinkReject>) -> Status {
+    query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice' "
+               "AND datname = current_database() AND pid <> pg_backend_pid()");
+    return {};
+  };
+  auto failed = sink->apply(retried, terminate);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().error_class, sluice::ErrorClass::kTransient) << failed.error().message;
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a;");
+  auto retry = sink->apply(retried, no_rejects);
+  ASSERT_TRUE(retry) << retry.error().message;
+  EXPECT_EQ(rows("SELECT id, name, qty FROM items ORDER BY id"), "1,b,2;2,c,3;");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
+}
+
+TEST_F(SinkTest, HostileIdentifiersAreQuoted) {
+  const std::string hostile_table = "x\"; DROP TABLE t; --";
+  const std::string hostile_column = "c\"); DELETE FROM t; --";
+  query(url_, "CREATE TABLE t (id int)");
+  query(url_, "INSERT INTO t VALUES (1)");
+  auto key = schema({col("id", FieldType::kInt64, false)});
+  auto value = schema({col("id", FieldType::kInt64, false), col(hostile_column, FieldType::kString)});
+  BatchEntry e;
+  e.event.op = Op::kCreate;
+  e.event.origin.topic = "topic1";
+  e.event.table = sluice::TableName{"", hostile_table};
+  e.event.key = row(key, {"1"});
+  e.event.after = row(value, {"1", "it's \\ \"quoted\"\ttab\nline"});
+  auto sink = open();
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM t"), "1");
+  EXPECT_EQ(query_value(url_, "SELECT relname FROM pg_class WHERE relname LIKE 'x%' AND relkind = 'r'"), hostile_table);
+  EXPECT_EQ(query_value(url_, "SELECT \"c\"\"); DELETE FROM t; --\" FROM \"x\"\"; DROP TABLE t; --\""),
+            "it's \\ \"quoted\"\ttab\nline");
+}
+
+TEST_F(SinkTest, TypesRoundTripAsText) {
+  Column decimal = col("amount", FieldType::kDecimal);
+  decimal.precision = 12;
+  decimal.scale = 3;
+  Column ints = col("tags", FieldType::kArray);
+  ints.element_type = FieldType::kInt32;
+  Column texts = col("names", FieldType::kArray);
+  texts.element_type = FieldType::kString;
+  auto value = schema({col("id", FieldType::kInt64, false), decimal, col("big", FieldType::kVariableDecimal),
+                       col("at", FieldType::kTimestamp), col("at_tz", FieldType::kTimestampTz),
+                       col("day", FieldType::kDate), col("u", FieldType::kUuid), col("doc", FieldType::kJson),
+                       col("raw", FieldType::kBytes), ints, texts, col("f", FieldType::kFloat64),
+                       col("ok", FieldType::kBoolean), col("t", FieldType::kTime)});
+  BatchEntry e;
+  e.event.op = Op::kCreate;
+  e.event.origin.topic = "topic1";
+  e.event.table = sluice::TableName{"", "typed"};
+  e.event.key = row(key_schema_, {"1"});
+  e.event.after = row(value, {"1", "-12.340", "123456789012345678901234567890.000000001", "2024-02-29 13:45:00.123456",
+                              "2024-02-29 13:45:00.123456+00", "0044-03-15 BC", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                              "{\"a\": [1, 2], \"b\": \"x\\ty\"}", std::string("\x00\x01\xff\\\t", 5), "[1,null,3]",
+                              "[\"a\\\"b\",\"c,d\",null,\"\\\\\"]", "NaN", "true", "13:45:00.123456"});
+  auto sink = open();
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  query(url_, "SET TIME ZONE 'UTC'");
+  auto r = query(url_,
+                 "SET TIME ZONE 'UTC'; SELECT amount::text, big::text, at::text, at_tz::text, day::text, u::text, "
+                 "doc::text, encode(raw, 'hex'), tags::text, names::text, f::text, ok::text, t::text FROM typed");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0][0], "-12.340");
+  EXPECT_EQ(r[0][1], "123456789012345678901234567890.000000001");
+  EXPECT_EQ(r[0][2], "2024-02-29 13:45:00.123456");
+  EXPECT_EQ(r[0][3], "2024-02-29 13:45:00.123456+00");
+  EXPECT_EQ(r[0][4], "0044-03-15 BC");
+  EXPECT_EQ(r[0][5], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+  EXPECT_EQ(r[0][6], "{\"a\": [1, 2], \"b\": \"x\\ty\"}");
+  EXPECT_EQ(r[0][7], "0001ff5c09");
+  EXPECT_EQ(r[0][8], "{1,NULL,3}");
+  EXPECT_EQ(r[0][9], "{\"a\\\"b\",\"c,d\",NULL,\"\\\\\"}");
+  EXPECT_EQ(r[0][10], "NaN");
+  EXPECT_EQ(r[0][11], "true");
+  EXPECT_EQ(r[0][12], "13:45:00.123456");
+  EXPECT_EQ(query_value(url_, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                              "'typed'::regclass AND attname = 'amount'"),
+            "numeric(12,3)");
+}
+
+TEST_F(SinkTest, SchemaEvolutionAddsAColumnMidStream) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1)}), no_rejects));
+  auto wider = schema({col("id", FieldType::kInt64, false), col("name", FieldType::kString),
+                       col("qty", FieldType::kInt64), col("note", FieldType::kString)});
+  BatchEntry e = event(Op::kCreate, 2);
+  e.event.after = row(wider, {"2", "two", "9000000000", "new"});
+  auto stats = sink->apply(batch({event(Op::kCreate, 3), std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(rows("SELECT id, qty, note FROM items ORDER BY id"), "1,1,NULL;2,9000000000,new;3,1,NULL;");
+  EXPECT_EQ(query_value(url_, "SELECT data_type FROM information_schema.columns WHERE table_name = 'items' AND "
+                              "column_name = 'qty'"),
+            "bigint");
+
+  SinkConfig frozen;
+  frozen.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto fixed = open(frozen);
+  auto extra = schema({col("id", FieldType::kInt64, false), col("name", FieldType::kString),
+                       col("other", FieldType::kString)});
+  BatchEntry f = event(Op::kCreate, 4);
+  f.event.after = row(extra, {"4", "four", "ignored"});
+  ASSERT_TRUE(fixed->apply(batch({std::move(f)}), no_rejects));
+  EXPECT_EQ(rows("SELECT id, name FROM items WHERE id = 4"), "4,four;");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "4");
+  auto missing = fixed->apply(batch({event(Op::kCreate, 1, "n", "1", "absent")}), no_rejects);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().error_class, sluice::ErrorClass::kFatal);
+}
+
+}  // namespace
