@@ -1,6 +1,7 @@
 #include "sinks/postgres/copy_writer.h"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace sluice::pg {
 
@@ -121,7 +122,10 @@ class ArrayConverter {
       return true;
     }
     size_t start = at_;
-    while (at_ < in_.size() && in_[at_] != ',' && in_[at_] != ']' && in_[at_] != ' ') ++at_;
+    while (at_ < in_.size() && in_[at_] != ',' && in_[at_] != ']' && in_[at_] != ' ' && in_[at_] != '\n' &&
+           in_[at_] != '\t' && in_[at_] != '\r') {
+      ++at_;
+    }
     std::string_view token = in_.substr(start, at_ - start);
     if (token.empty()) return false;
     if (token == "null") {
