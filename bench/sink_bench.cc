@@ -1,0 +1,179 @@
+// PostgresSink apply throughput: 200k change events (60% creates, 30% updates,
+// 10% deletes, 9 columns) in batches of 10k, then a plain COPY of the same
+// final rows into an identical table, as the ceiling to compare with. Starts
+// its own PostgreSQL server (tests/support). The seed is printed.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sinks/postgres/connection.h"
+#include "sinks/postgres/copy_writer.h"
+#include "sinks/postgres/postgres_sink.h"
+#include "tests/support/test_services.h"
+
+namespace {
+
+using namespace sluice;
+
+constexpr size_t kEvents = 200000;
+constexpr size_t kBatchSize = 10000;
+constexpr uint32_t kSeed = 20261123;
+
+std::shared_ptr<const RowSchema> make_schema(std::vector<Column> columns) {
+  auto s = std::make_shared<RowSchema>();
+  s->columns = std::move(columns);
+  return s;
+}
+
+Column column(std::string name, FieldType type) {
+  Column c;
+  c.name = std::move(name);
+  c.type = type;
+  if (type == FieldType::kDecimal) {
+    c.precision = 12;
+    c.scale = 2;
+  }
+  return c;
+}
+
+struct Workload {
+  std::vector<Batch> batches;
+  std::map<int64_t, std::vector<std::string>> final_rows;  // id -> values (without id)
+  std::string url;
+};
+
+Workload& workload() {
+  static Workload w = [] {
+    Workload out;
+    auto key = make_schema({column("id", FieldType::kInt64)});
+    auto value = make_schema({column("id", FieldType::kInt64), column("name", FieldType::kString),
+                              column("qty", FieldType::kInt32), column("price", FieldType::kDecimal),
+                              column("created_at", FieldType::kTimestampTz), column("active", FieldType::kBoolean),
+                              column("note", FieldType::kString), column("score", FieldType::kFloat64),
+                              column("ref", FieldType::kUuid)});
+    std::mt19937_64 random(kSeed);
+    std::fprintf(stderr, "sink_bench seed %u\n", kSeed);
+    std::vector<int64_t> live;
+    int64_t next_id = 1;
+    int64_t offset = 0;
+    Batch batch;
+    for (size_t i = 0; i < kEvents; ++i) {
+      uint64_t dice = random() % 10;
+      BatchEntry e;
+      e.event.origin = {"bench.items", Partition{0}, Offset{offset++}, 0};
+      e.event.table = TableName{"", "items"};
+      int64_t id;
+      if (dice < 6 || live.size() < 100) {
+        e.event.op = Op::kCreate;
+        id = next_id++;
+        live.push_back(id);
+      } else {
+        size_t at = random() % live.size();
+        id = live[at];
+        if (dice < 9) {
+          e.event.op = Op::kUpdate;
+        } else {
+          e.event.op = Op::kDelete;
+          live[at] = live.back();
+          live.pop_back();
+        }
+      }
+      e.event.key = Row{key, {Datum::of(std::to_string(id))}};
+      if (e.event.op == Op::kDelete) {
+        out.final_rows.erase(id);
+      } else {
+        char ref[40];
+        std::snprintf(ref, sizeof ref, "%08x-0000-4000-8000-%012llx", static_cast<unsigned>(id),
+                      static_cast<unsigned long long>(random() & 0xffffffffffffULL));
+        uint64_t r = random();
+        std::vector<std::string> values = {"customer " + std::to_string(r % 100000),
+                                           std::to_string(r % 1000),
+                                           std::to_string(r % 100000) + "." + std::to_string(10 + r % 90),
+                                           "2026-11-23 11:" + std::to_string(10 + r % 50) + ":00.123456+00",
+                                           (r & 1) ? "true" : "false",
+                                           "note\twith tab " + std::to_string(i),
+                                           std::to_string(static_cast<double>(r % 10000) / 7.0),
+                                           ref};
+        Row after{value, {Datum::of(std::to_string(id))}};
+        for (const std::string& v : values) after.values.push_back(Datum::of(v));
+        e.event.after = std::move(after);
+        out.final_rows[id] = std::move(values);
+      }
+      batch.entries.push_back(std::move(e));
+      if (batch.entries.size() == kBatchSize || i + 1 == kEvents) {
+        batch.offsets.push_back({{"bench.items", Partition{0}}, Offset{offset}});
+        out.batches.push_back(std::move(batch));
+        batch = Batch{};
+      }
+    }
+    return out;
+  }();
+  return w;
+}
+
+void BM_PostgresSinkApply(benchmark::State& state) {
+  Workload& w = workload();
+  for (auto _ : state) {
+    state.PauseTiming();
+    w.url = testing::postgres().create_database(testing::unique_name("sink_bench"));
+    auto sink = pg::PostgresSink::open({w.url, "", ""}, SinkConfig{}, "bench");
+    if (!sink) {
+      state.SkipWithError(sink.error().message.c_str());
+      return;
+    }
+    state.ResumeTiming();
+    for (const Batch& batch : w.batches) {
+      auto stats = (*sink)->apply(batch, [](std::span<const SinkReject>) { return Status{}; });
+      if (!stats) {
+        state.SkipWithError(stats.error().message.c_str());
+        return;
+      }
+    }
+  }
+  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(kEvents), benchmark::Counter::kIsRate);
+  state.counters["final_rows"] = static_cast<double>(w.final_rows.size());
+}
+
+void BM_PlainCopyOfFinalRows(benchmark::State& state) {
+  Workload& w = workload();
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto connection = pg::Connection::open({w.url, "", ""});
+    if (!connection || !(*connection)->exec("CREATE TABLE copy_items (LIKE items INCLUDING ALL)")) {
+      state.SkipWithError("cannot create copy_items (run after BM_PostgresSinkApply)");
+      return;
+    }
+    state.ResumeTiming();
+    pg::CopyWriter writer;
+    for (const auto& [id, values] : w.final_rows) {
+      writer.text(std::to_string(id));
+      for (const std::string& v : values) writer.text(v);
+      writer.end_row();
+    }
+    if (!(*connection)->exec("BEGIN") || !(*connection)->copy_in("COPY copy_items FROM STDIN", writer.data()) ||
+        !(*connection)->exec("COMMIT")) {
+      state.SkipWithError("COPY failed");
+      return;
+    }
+    state.PauseTiming();
+    auto same = (*connection)->exec("SELECT count(*) FROM (SELECT * FROM items EXCEPT SELECT * FROM copy_items) d");
+    if (!same || std::string_view(PQgetvalue(same->get(), 0, 0)) != "0") {
+      state.SkipWithError("sink result differs from the plain COPY");
+    }
+    state.ResumeTiming();
+  }
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(w.final_rows.size()), benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_PostgresSinkApply)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PlainCopyOfFinalRows)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
