@@ -1,0 +1,251 @@
+#include "kafka_source.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <thread>
+
+#include "core/logging.h"
+#include "error_mapping.h"
+
+namespace sluice::kafka {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = logging::get("kafka");
+  return logger;
+}
+
+TopicPartition to_sluice(const RdKafka::TopicPartition& tp) {
+  return TopicPartition{tp.topic(), Partition{tp.partition()}};
+}
+
+struct PartitionList {
+  std::vector<RdKafka::TopicPartition*> items;
+  ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
+};
+
+// Fills record.headers with views into the message's own header storage.
+void attach_headers(RdKafka::Message& message, RawRecord& record) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message.c_ptr(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || headers == nullptr) return;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    RecordHeader header{name, std::nullopt};
+    if (value != nullptr) header.value = std::string_view(static_cast<const char*>(value), size);
+    record.headers.push_back(header);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& config, RebalanceListener& listener) {
+  std::unique_ptr<KafkaSource> source(new KafkaSource(listener));
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::map<std::string, std::string> settings = config.properties;
+  settings.try_emplace("auto.offset.reset", "earliest");
+  settings.try_emplace("enable.partition.eof", "false");
+  const std::pair<const char*, const char*> forced[] = {{"enable.auto.commit", "false"},
+                                                         {"enable.auto.offset.store", "false"},
+                                                         {"partition.assignment.strategy", "cooperative-sticky"}};
+  for (const auto& [key, value] : forced) {
+    auto it = settings.find(key);
+    if (it != settings.end() && it->second != value) {
+      log()->warn("kafka.{} = {} overridden to {}: sluice stores offsets with the rows", key, it->second, value);
+    }
+    settings[key] = value;
+  }
+  std::string error;
+  for (const auto& [key, value] : settings) {
+    if (conf->set(key, value, error) != RdKafka::Conf::CONF_OK) {
+      return Error::fatal("bad_configuration", "kafka." + key + ": " + error);
+    }
+  }
+  if (conf->set("rebalance_cb", &source->rebalance_, error) != RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", &source->events_, error) != RdKafka::Conf::CONF_OK) {
+    return Error::fatal("kafka_setup", error);
+  }
+  source->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (!source->consumer_) return Error::fatal("kafka_setup", "cannot create the Kafka consumer: " + error);
+  std::vector<std::string> subscription = config.topics;
+  if (!config.topics_regex.empty()) subscription = {"^" + config.topics_regex};
+  if (RdKafka::ErrorCode code = source->consumer_->subscribe(subscription); code != RdKafka::ERR_NO_ERROR) {
+    return kafka_error(code, "subscribing");
+  }
+  return source;
+}
+
+KafkaSource::~KafkaSource() {
+  if (consumer_ && !closed_) consumer_->close();
+}
+
+void KafkaSource::Events::event_cb(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_ERROR:
+      if (event.fatal()) {
+        log()->error("fatal consumer error: {}", event.str());
+      } else {
+        log()->warn("consumer: {} ({})", event.str(), RdKafka::err2str(event.err()));
+      }
+      break;
+    case RdKafka::Event::EVENT_LOG:
+      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
+        log()->warn("librdkafka {}: {}", event.fac(), event.str());
+      } else {
+        log()->debug("librdkafka {}: {}", event.fac(), event.str());
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void KafkaSource::Rebalance::rebalance_cb(RdKafka::KafkaConsumer*, RdKafka::ErrorCode err,
+                                          std::vector<RdKafka::TopicPartition*>& partitions) {
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    owner_.assign(partitions);
+  } else {
+    owner_.revoke(partitions);
+  }
+}
+
+void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<TopicPartition> added;
+  for (auto* tp : partitions) added.push_back(to_sluice(*tp));
+  if (added.empty()) {
+    // Cooperative rebalances end with an (often empty) incremental assignment.
+    if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_assign(partitions)); error) {
+      log()->error("incremental assign failed: {}", error->str());
+    }
+    return;
+  }
+  // The stored offsets are the truth; without them the consumer cannot be
+  // positioned safely, so keep asking (the store may be briefly unreachable).
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    auto stored = listener_.on_assigned(added);
+    if (stored) {
+      for (auto* tp : partitions) {
+        auto it = stored->find(to_sluice(*tp));
+        tp->set_offset(it != stored->end() ? it->second.value : RdKafka::Topic::OFFSET_INVALID);
+      }
+      break;
+    }
+    if (stored.error().error_class == ErrorClass::kFatal) {
+      log()->error("cannot read stored offsets: {}", stored.error().message);
+    } else {
+      log()->warn("cannot read stored offsets yet: {}; retrying", stored.error().message);
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+  if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_assign(partitions)); error) {
+    log()->error("incremental assign failed: {}", error->str());
+    return;
+  }
+  for (const auto& tp : added) assigned_.insert(tp);
+  if (paused_) consumer_->pause(partitions);
+  log()->info("assigned {} partition(s), {} in total", added.size(), assigned_.size());
+}
+
+void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::vector<TopicPartition> removed;
+  for (auto* tp : partitions) removed.push_back(to_sluice(*tp));
+  bool lost = consumer_->assignment_lost();
+  listener_.on_revoked(removed, lost);
+  if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_unassign(partitions)); error) {
+    log()->error("incremental unassign failed: {}", error->str());
+  }
+  for (const auto& tp : removed) assigned_.erase(tp);
+  log()->info("{} {} partition(s), {} left", lost ? "lost" : "revoked", removed.size(), assigned_.size());
+}
+
+Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono::milliseconds timeout) {
+  std::vector<RawRecord> records;
+  int wait_ms = static_cast<int>(timeout.count());
+  while (records.size() < max_records) {
+    std::shared_ptr<RdKafka::Message> message(consumer_->consume(records.empty() ? wait_ms : 0));
+    RdKafka::ErrorCode code = message->err();
+    if (code == RdKafka::ERR__TIMED_OUT || code == RdKafka::ERR__PARTITION_EOF) break;
+    if (code != RdKafka::ERR_NO_ERROR) {
+      Error error = kafka_error(code, "consuming");
+      if (error.error_class == ErrorClass::kFatal) return error;
+      log()->warn("{}", error.message);
+      break;
+    }
+    RawRecord record;
+    record.partition = Partition{message->partition()};
+    record.offset = Offset{message->offset()};
+    record.timestamp_ms = message->timestamp().timestamp;
+    if (message->key_pointer() != nullptr) {
+      record.key = std::string_view(static_cast<const char*>(message->key_pointer()), message->key_len());
+    }
+    if (message->payload() != nullptr) {
+      record.value = std::string_view(static_cast<const char*>(message->payload()), message->len());
+    }
+    attach_headers(*message, record);
+    // topic_name() returns a temporary std::string; keep the topic alive with the message.
+    auto owner = std::make_shared<std::pair<std::shared_ptr<RdKafka::Message>, std::string>>(message,
+                                                                                                message->topic_name());
+    record.topic = owner->second;
+    record.owner = std::move(owner);
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+Status KafkaSource::commit(const std::vector<PartitionOffset>& offsets) {
+  PartitionList list;
+  for (const auto& po : offsets) {
+    if (!assigned_.contains(po.partition)) continue;  // no longer ours
+    list.items.push_back(RdKafka::TopicPartition::create(po.partition.topic, po.partition.partition.value, po.next.value));
+  }
+  if (list.items.empty()) return {};
+  RdKafka::ErrorCode code = consumer_->commitAsync(list.items);
+  if (code != RdKafka::ERR_NO_ERROR) return kafka_error(code, "committing offsets to the consumer group");
+  return {};
+}
+
+void KafkaSource::pause_all() {
+  if (paused_) return;
+  paused_ = true;
+  PartitionList list;
+  for (const auto& tp : assigned_) list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
+  if (!list.items.empty()) consumer_->pause(list.items);
+}
+
+void KafkaSource::resume_all() {
+  if (!paused_) return;
+  paused_ = false;
+  PartitionList list;
+  for (const auto& tp : assigned_) list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
+  if (!list.items.empty()) consumer_->resume(list.items);
+}
+
+std::vector<TopicPartition> KafkaSource::assignment() const { return {assigned_.begin(), assigned_.end()}; }
+
+Result<std::map<TopicPartition, Offset>> KafkaSource::end_offsets(const std::vector<TopicPartition>& partitions,
+                                                                  std::chrono::milliseconds timeout) {
+  std::map<TopicPartition, Offset> ends;
+  for (const auto& tp : partitions) {
+    int64_t low = 0, high = 0;
+    RdKafka::ErrorCode code =
+        consumer_->query_watermark_offsets(tp.topic, tp.partition.value, &low, &high, static_cast<int>(timeout.count()));
+    if (code != RdKafka::ERR_NO_ERROR) {
+      return kafka_error(code, "reading the end offset of " + tp.topic + "[" + std::to_string(tp.partition.value) + "]");
+    }
+    ends[tp] = Offset{high};
+  }
+  return ends;
+}
+
+Status KafkaSource::close() {
+  if (closed_) return {};
+  closed_ = true;
+  RdKafka::ErrorCode code = consumer_->close();
+  if (code != RdKafka::ERR_NO_ERROR) return kafka_error(code, "leaving the consumer group");
+  return {};
+}
+
+}  // namespace sluice::kafka

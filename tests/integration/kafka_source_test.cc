@@ -1,0 +1,143 @@
+// KafkaSource against the dev broker: positions from the stored offsets,
+// zero-copy records with headers, revocation reaches the listener.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "connectors/kafka/kafka_source.h"
+#include "tests/support/test_services.h"
+
+namespace sluice {
+namespace {
+
+using testing::dev_broker;
+using testing::unique_name;
+
+void produce(const std::string& topic, int partitions, int per_partition) {
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  for (int p = 0; p < partitions; ++p) {
+    for (int i = 0; i < per_partition; ++i) {
+      std::string value = std::to_string(p) + ":" + std::to_string(i);
+      RdKafka::Headers* headers = RdKafka::Headers::create();
+      headers->add("source", "test");
+      ASSERT_EQ(producer->produce(topic, p, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(), "k", 1, 0,
+                                  headers, nullptr),
+                RdKafka::ERR_NO_ERROR);
+    }
+  }
+  ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+}
+
+class RecordingListener : public kafka::RebalanceListener {
+ public:
+  std::map<TopicPartition, Offset> stored;
+  std::set<TopicPartition> revoked;
+  Result<std::map<TopicPartition, Offset>> on_assigned(const std::vector<TopicPartition>& partitions) override {
+    std::map<TopicPartition, Offset> out;
+    for (const auto& tp : partitions) {
+      if (auto it = stored.find(tp); it != stored.end()) out.insert(*it);
+    }
+    return out;
+  }
+  void on_revoked(const std::vector<TopicPartition>& partitions, bool) override {
+    revoked.insert(partitions.begin(), partitions.end());
+  }
+};
+
+KafkaConfig consumer_config(const std::string& topic, const std::string& group) {
+  KafkaConfig config;
+  config.topics = {topic};
+  // Short group timeouts so the mock coordinator rebalances in seconds.
+  config.properties = {{"bootstrap.servers", dev_broker().bootstrap_servers()},
+                       {"group.id", group},
+                       {"session.timeout.ms", "6000"},
+                       {"heartbeat.interval.ms", "500"},
+                       {"max.poll.interval.ms", "10000"}};
+  return config;
+}
+
+TEST(KafkaSource, StartsAtStoredOffsetsAndDeliversRecordsWithHeaders) {
+  std::string topic = unique_name("source");
+  dev_broker().create_topic(topic, 4);
+  produce(topic, 4, 25);
+  RecordingListener listener;
+  listener.stored[{topic, Partition{0}}] = Offset{10};
+  listener.stored[{topic, Partition{3}}] = Offset{25};  // fully applied already
+  auto source = kafka::KafkaSource::create(consumer_config(topic, unique_name("group")), listener);
+  ASSERT_TRUE(source) << source.error().message;
+
+  std::map<int, std::vector<int64_t>> offsets_by_partition;
+  size_t total = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (total < 65 && std::chrono::steady_clock::now() < deadline) {
+    auto records = (*source)->poll(1000, std::chrono::milliseconds(200));
+    ASSERT_TRUE(records) << records.error().message;
+    for (const RawRecord& record : *records) {
+      EXPECT_EQ(record.topic, topic);
+      ASSERT_TRUE(record.value);
+      EXPECT_EQ(*record.value, std::to_string(record.partition.value) + ":" + std::to_string(record.offset.value));
+      ASSERT_EQ(record.headers.size(), 1u);
+      EXPECT_EQ(record.headers[0].key, "source");
+      EXPECT_EQ(record.headers[0].value, "test");
+      offsets_by_partition[record.partition.value].push_back(record.offset.value);
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 65u);  // 15 + 25 + 25 + 0
+  ASSERT_FALSE(offsets_by_partition[0].empty());
+  EXPECT_EQ(offsets_by_partition[0].front(), 10);
+  EXPECT_EQ(offsets_by_partition[1].size(), 25u);
+  EXPECT_TRUE(offsets_by_partition[3].empty());
+  for (const auto& [partition, offsets] : offsets_by_partition) {
+    for (size_t i = 1; i < offsets.size(); ++i) EXPECT_EQ(offsets[i], offsets[i - 1] + 1) << "partition " << partition;
+  }
+
+  auto ends = (*source)->end_offsets({{topic, Partition{0}}}, std::chrono::seconds(5));
+  ASSERT_TRUE(ends) << ends.error().message;
+  EXPECT_EQ(ends->at({topic, Partition{0}}), Offset{25});
+  EXPECT_TRUE((*source)->commit({{{topic, Partition{0}}, Offset{25}}}));
+  EXPECT_TRUE((*source)->close());
+  EXPECT_EQ(listener.revoked.size(), 4u);
+}
+
+TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
+  std::string topic = unique_name("source_rebalance");
+  dev_broker().create_topic(topic, 4);
+  produce(topic, 4, 5);
+  std::string group = unique_name("group");
+  RecordingListener first_listener, second_listener;
+  auto first = kafka::KafkaSource::create(consumer_config(topic, group), first_listener);
+  ASSERT_TRUE(first);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((*first)->assignment().size() < 4 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*first)->poll(100, std::chrono::milliseconds(100)));
+  }
+  ASSERT_EQ((*first)->assignment().size(), 4u);
+
+  auto second = kafka::KafkaSource::create(consumer_config(topic, group), second_listener);
+  ASSERT_TRUE(second);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (((*first)->assignment().size() + (*second)->assignment().size() != 4 ||
+          (*second)->assignment().empty()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*first)->poll(100, std::chrono::milliseconds(50)));
+    ASSERT_TRUE((*second)->poll(100, std::chrono::milliseconds(50)));
+  }
+  EXPECT_FALSE((*second)->assignment().empty());
+  EXPECT_EQ((*first)->assignment().size() + (*second)->assignment().size(), 4u);
+  // What the second member got was revoked from the first through the listener.
+  for (const auto& tp : (*second)->assignment()) EXPECT_TRUE(first_listener.revoked.contains(tp));
+  EXPECT_TRUE((*second)->close());
+  EXPECT_TRUE((*first)->close());
+}
+
+}  // namespace
+}  // namespace sluice
