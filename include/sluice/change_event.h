@@ -91,6 +91,9 @@ struct RowSchema {
 struct Datum {
   bool null = true;
   std::string text;  // meaningful only when !null; see FieldType for the form
+  // kGeometry only: the value's spatial reference id (Debezium's "srid"); 0 when absent.
+  // It belongs to the value, not the column, since rows of one column may differ.
+  int32_t srid = 0;
 
   static Datum of(std::string value) { return Datum{false, std::move(value)}; }
   bool operator==(const Datum&) const = default;

@@ -1,0 +1,186 @@
+#include "decode/json_tree.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <string>
+
+namespace sluice {
+namespace {
+
+class TreeBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeBuilder> {
+ public:
+  TreeBuilder(JsonTree& tree, int max_depth) : nodes_(tree.nodes()), open_(tree.open()), max_depth_(max_depth) {}
+
+  bool too_deep() const { return too_deep_; }
+
+  bool Null() { return scalar(JsonKind::kNull, {}); }
+  bool Bool(bool b) { return scalar(b ? JsonKind::kTrue : JsonKind::kFalse, {}); }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return scalar(JsonKind::kNumber, std::string_view(str, length));
+  }
+  bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return scalar(JsonKind::kString, std::string_view(str, length));
+  }
+  bool Key(const char* str, rapidjson::SizeType length, bool copy) { return String(str, length, copy); }
+  bool StartObject() { return start(JsonKind::kObject); }
+  bool EndObject(rapidjson::SizeType) { return finish(); }
+  bool StartArray() { return start(JsonKind::kArray); }
+  bool EndArray(rapidjson::SizeType) { return finish(); }
+  // Not called with kParseNumbersAsStringsFlag; required by the interface.
+  bool Default() { return false; }
+
+ private:
+  bool scalar(JsonKind kind, std::string_view text) {
+    auto index = static_cast<uint32_t>(nodes_.size());
+    nodes_.push_back(JsonNode{kind, index + 1, text});
+    return true;
+  }
+  bool start(JsonKind kind) {
+    if (static_cast<int>(open_.size()) >= max_depth_) {
+      too_deep_ = true;
+      return false;
+    }
+    open_.push_back(static_cast<uint32_t>(nodes_.size()));
+    nodes_.push_back(JsonNode{kind, 0, {}});
+    return true;
+  }
+  bool finish() {
+    nodes_[open_.back()].end = static_cast<uint32_t>(nodes_.size());
+    open_.pop_back();
+    return true;
+  }
+
+  std::vector<JsonNode>& nodes_;
+  std::vector<uint32_t>& open_;
+  int max_depth_;
+  bool too_deep_ = false;
+};
+
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
+                                 rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
+
+}  // namespace
+
+Status JsonTree::parse(std::string_view json, int max_depth, std::string_view what) {
+  nodes_.clear();
+  open_.clear();
+  buffer_.assign(json.data(), json.size());
+  TreeBuilder builder(*this, max_depth);
+  rapidjson::InsituStringStream stream(buffer_.data());
+  rapidjson::Reader reader;
+  rapidjson::ParseResult result = reader.Parse<kParseFlags>(stream, builder);
+  if (!result) {
+    if (builder.too_deep()) {
+      return Error::record("nesting_too_deep", std::string(what) + ": JSON nesting deeper than " +
+                                                   std::to_string(max_depth) + " levels at byte " +
+                                                   std::to_string(result.Offset()));
+    }
+    if (result.Code() == rapidjson::kParseErrorStringInvalidEncoding) {
+      return Error::record("invalid_utf8", std::string(what) + ": invalid UTF-8 in a string at byte " +
+                                               std::to_string(result.Offset()));
+    }
+    return Error::record("malformed_json", std::string(what) + ": malformed JSON at byte " +
+                                               std::to_string(result.Offset()) + ": " +
+                                               rapidjson::GetParseError_En(result.Code()));
+  }
+  // The stream stops at the terminating NUL; an embedded NUL ends parsing early.
+  if (stream.Tell() < json.size()) {
+    return Error::record("malformed_json", std::string(what) + ": malformed JSON at byte " +
+                                               std::to_string(stream.Tell()) + ": unexpected NUL character");
+  }
+  if (nodes_.empty()) return Error::record("malformed_json", std::string(what) + ": empty JSON text");
+  return {};
+}
+
+uint32_t JsonTree::find(uint32_t object, std::string_view key) const {
+  const JsonNode& obj = nodes_[object];
+  if (obj.kind != JsonKind::kObject) return kNone;
+  for (uint32_t i = object + 1; i < obj.end; i = nodes_[i + 1].end) {
+    if (nodes_[i].text == key) return i + 1;
+  }
+  return kNone;
+}
+
+void write_json_string(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          out += "\\u00";
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 15]);
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void JsonTree::write(uint32_t index, std::string& out) const {
+  struct Frame {
+    uint32_t end;
+    bool object;
+    bool first;
+    bool expect_key;
+  };
+  std::vector<Frame> stack;  // iterative: depth is bounded only by the parse limit
+  const uint32_t stop = nodes_[index].end;
+  uint32_t i = index;
+  for (;;) {
+    while (!stack.empty() && i == stack.back().end) {
+      out.push_back(stack.back().object ? '}' : ']');
+      stack.pop_back();
+    }
+    if (i >= stop) break;
+    const JsonNode& n = nodes_[i];
+    if (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.object && f.expect_key) {
+        if (!f.first) out.push_back(',');
+        f.first = false;
+        write_json_string(n.text, out);
+        out.push_back(':');
+        f.expect_key = false;
+        ++i;
+        continue;
+      }
+      if (f.object) {
+        f.expect_key = true;
+      } else {
+        if (!f.first) out.push_back(',');
+        f.first = false;
+      }
+    }
+    switch (n.kind) {
+      case JsonKind::kNull: out += "null"; break;
+      case JsonKind::kFalse: out += "false"; break;
+      case JsonKind::kTrue: out += "true"; break;
+      case JsonKind::kNumber: out += n.text; break;
+      case JsonKind::kString: write_json_string(n.text, out); break;
+      case JsonKind::kObject:
+        out.push_back('{');
+        stack.push_back(Frame{n.end, true, true, true});
+        break;
+      case JsonKind::kArray:
+        out.push_back('[');
+        stack.push_back(Frame{n.end, false, true, false});
+        break;
+    }
+    ++i;
+  }
+}
+
+}  // namespace sluice

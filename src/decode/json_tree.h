@@ -1,0 +1,57 @@
+// JsonTree: a compact, reusable DOM for one JSON text, built with RapidJSON's
+// iterative SAX reader. Nodes are stored in pre-order in one vector, so a
+// container's descendants are the nodes up to its `end`; numbers keep their
+// exact source text (never converted to double). Parsing is bounded by a
+// nesting limit and never recurses, so hostile input cannot exhaust the stack.
+// Not thread-safe: one instance per decoder; buffers are reused between parses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/result.h"
+
+namespace sluice {
+
+enum class JsonKind : uint8_t { kNull, kFalse, kTrue, kNumber, kString, kObject, kArray };
+
+struct JsonNode {
+  JsonKind kind = JsonKind::kNull;
+  uint32_t end = 0;        // index one past the last descendant (scalars: index + 1)
+  std::string_view text;   // strings: unescaped text; numbers: source text
+};
+
+class JsonTree {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  // Parses `json`. On failure returns Error::record with reason malformed_json,
+  // invalid_utf8 or nesting_too_deep; `what` names the part for the message.
+  Status parse(std::string_view json, int max_depth, std::string_view what);
+
+  const JsonNode& node(uint32_t index) const { return nodes_[index]; }
+  uint32_t root() const { return 0; }
+  bool empty() const { return nodes_.empty(); }
+
+  // Index of the value of member `key` of the object at `object`, or kNone.
+  uint32_t find(uint32_t object, std::string_view key) const;
+
+  // Appends the value at `index` as compact JSON text.
+  void write(uint32_t index, std::string& out) const;
+
+  // Internal (used by the SAX handler).
+  std::vector<JsonNode>& nodes() { return nodes_; }
+  std::vector<uint32_t>& open() { return open_; }
+
+ private:
+  std::string buffer_;
+  std::vector<JsonNode> nodes_;
+  std::vector<uint32_t> open_;
+};
+
+// Appends `text` as a quoted JSON string.
+void write_json_string(std::string_view text, std::string& out);
+
+}  // namespace sluice

@@ -1,0 +1,44 @@
+// Conversions from the encodings Kafka Connect and Debezium use for logical
+// types (base64 bytes, unscaled two's complement decimals, epoch-based dates
+// and times) to sluice's canonical text forms (see FieldType in
+// sluice/change_event.h). Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+// Standard base64 (RFC 4648, padding optional). Appends to `out`; false when
+// `in` is not valid base64.
+bool decode_base64(std::string_view in, std::string& out);
+
+// Big-endian two's complement unscaled value -> decimal text with exactly
+// `scale` fraction digits (negative scale appends zeros). Appends to `out`.
+void decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& out);
+
+// A plain decimal literal ("-12.3", "7") -> text with at least `scale` fraction
+// digits (zeros appended, never rounded). False when `text` is not a plain
+// decimal literal (exponents, "NaN", garbage).
+bool decimal_from_text(std::string_view text, int32_t scale, std::string& out);
+
+// Days since 1970-01-01 -> "YYYY-MM-DD", years before 1 as "YYYY-MM-DD BC".
+void format_date(int64_t days, std::string& out);
+
+// Time of day as a count of 1/units_per_second since midnight ->
+// "HH:MM:SS.ffffff" with `fraction_digits` digits. False when negative or past 24:00.
+bool format_time(int64_t value, int64_t units_per_second, int fraction_digits, std::string& out);
+
+// Count of 1/units_per_second since the epoch (negative before 1970) ->
+// "YYYY-MM-DD HH:MM:SS[.fraction]" (trailing fraction zeros dropped), or
+// "infinity"/"-infinity" for the sentinels PostgreSQL connectors send.
+void format_timestamp(int64_t value, int64_t units_per_second, std::string& out);
+
+// Microseconds (Debezium MicroDuration) -> ISO 8601 duration "P1DT2H3M4.5S".
+void format_micro_duration(int64_t micros, std::string& out);
+
+// Parses a JSON integer text. False when it is not an integer or out of int64.
+bool parse_int64(std::string_view text, int64_t& value);
+
+}  // namespace sluice

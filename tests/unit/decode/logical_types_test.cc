@@ -1,0 +1,108 @@
+#include "decode/logical_types.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sluice {
+namespace {
+
+std::string date(int64_t days) {
+  std::string out;
+  format_date(days, out);
+  return out;
+}
+
+std::string timestamp(int64_t value, int64_t units) {
+  std::string out;
+  format_timestamp(value, units, out);
+  return out;
+}
+
+std::string decimal(std::string bytes, int32_t scale) {
+  std::string out;
+  decimal_from_unscaled(bytes, scale, out);
+  return out;
+}
+
+TEST(LogicalTypes, Dates) {
+  EXPECT_EQ(date(0), "1970-01-01");
+  EXPECT_EQ(date(-1), "1969-12-31");
+  EXPECT_EQ(date(19782), "2024-02-29");
+  EXPECT_EQ(date(-719162), "0001-01-01");
+  EXPECT_EQ(date(-719163), "0001-12-31 BC");
+  // 15 March 44 BC (proleptic Gregorian) is astronomical year -43.
+  EXPECT_EQ(date(-735160), "0044-03-15 BC");
+}
+
+TEST(LogicalTypes, Timestamps) {
+  EXPECT_EQ(timestamp(0, 1000), "1970-01-01 00:00:00");
+  EXPECT_EQ(timestamp(-1, 1000), "1969-12-31 23:59:59.999");
+  EXPECT_EQ(timestamp(-1, 1000000), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(timestamp(1709214300123456, 1000000), "2024-02-29 13:45:00.123456");
+  EXPECT_EQ(timestamp(1709214300120000, 1000000), "2024-02-29 13:45:00.12");
+  EXPECT_EQ(timestamp(1709214300000000001, 1000000000), "2024-02-29 13:45:00.000000001");
+  EXPECT_EQ(timestamp(9223372036825200000, 1000000), "infinity");
+  EXPECT_EQ(timestamp(-9223372036832400000, 1000000), "-infinity");
+}
+
+TEST(LogicalTypes, Times) {
+  std::string out;
+  EXPECT_TRUE(format_time(49500123456, 1000000, 6, out));
+  EXPECT_EQ(out, "13:45:00.123456");
+  out.clear();
+  EXPECT_TRUE(format_time(49500123, 1000, 6, out));
+  EXPECT_EQ(out, "13:45:00.123000");
+  out.clear();
+  EXPECT_TRUE(format_time(49500123456789, 1000000000, 9, out));
+  EXPECT_EQ(out, "13:45:00.123456789");
+  out.clear();
+  EXPECT_FALSE(format_time(-1, 1000, 6, out));
+}
+
+TEST(LogicalTypes, Decimals) {
+  EXPECT_EQ(decimal("", 2), "0.00");
+  EXPECT_EQ(decimal(std::string("\x04\xd2", 2), 2), "12.34");
+  EXPECT_EQ(decimal(std::string("\xfb\x2e", 2), 3), "-1.234");
+  EXPECT_EQ(decimal(std::string("\x01", 1), 5), "0.00001");
+  EXPECT_EQ(decimal(std::string("\xff", 1), 0), "-1");
+  EXPECT_EQ(decimal(std::string("\x7f\xff\xff\xff\xff\xff\xff\xff\xff", 9), 0), "2361183241434822606847");
+  EXPECT_EQ(decimal(std::string("\x80\x00\x00\x00\x00\x00\x00\x00", 8), 0), "-9223372036854775808");
+  EXPECT_EQ(decimal(std::string("\x05", 1), -2), "500");
+  std::string out;
+  EXPECT_TRUE(decimal_from_text("12.3", 3, out));
+  EXPECT_EQ(out, "12.300");
+  out.clear();
+  EXPECT_TRUE(decimal_from_text("-.5", 1, out));
+  EXPECT_EQ(out, "-0.5");
+  out.clear();
+  EXPECT_FALSE(decimal_from_text("1e5", 0, out));
+}
+
+TEST(LogicalTypes, Base64) {
+  std::string out;
+  EXPECT_TRUE(decode_base64("aGVsbG8=", out));
+  EXPECT_EQ(out, "hello");
+  out.clear();
+  EXPECT_TRUE(decode_base64("aGVsbG8", out));
+  EXPECT_EQ(out, "hello");
+  out.clear();
+  EXPECT_FALSE(decode_base64("aGV*bG8=", out));
+  out.clear();
+  EXPECT_FALSE(decode_base64("a", out));
+}
+
+TEST(LogicalTypes, Durations) {
+  std::string out;
+  format_micro_duration(0, out);
+  EXPECT_EQ(out, "PT0S");
+  out.clear();
+  format_micro_duration(90061500000, out);
+  EXPECT_EQ(out, "P1DT1H1M1.5S");
+  out.clear();
+  format_micro_duration(-3600000000, out);
+  EXPECT_EQ(out, "PT-1H");
+}
+
+}  // namespace
+}  // namespace sluice
