@@ -187,10 +187,15 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
     const Error& error = status.error();
     std::string table = target_of(event).display();
     std::string verb = is_delete(event) ? "delete from " : "write into ";
+    // Connection::check writes "<reason>: <PostgreSQL message> (in: <statement>)";
+    // the reject keeps PostgreSQL's message only (the statement is internal).
+    std::string reason = sqlstate_reason(error.reason);
+    std::string detail = error.message;
+    if (detail.rfind(reason + ": ", 0) == 0) detail.erase(0, reason.size() + 2);
+    if (size_t in = detail.rfind(" (in: "); in != std::string::npos) detail.erase(in);
     stats_.rejects.push_back(SinkReject{
-        entries[0], Reject{Stage::kSink, sqlstate_reason(error.reason), table, "",
-                           verb + table + " failed (" + sqlstate_reason(error.reason) + ") at " + origin_text(event) +
-                               ": " + error.message}});
+        entries[0], Reject{Stage::kSink, reason, table, "",
+                           verb + table + " failed (" + reason + ") at " + origin_text(event) + ": " + detail}});
     return {};
   }
   size_t half = entries.size() / 2;
@@ -310,7 +315,8 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
   TableSchema schema;
   if (config_.schema_evolution == SchemaEvolution::kBasic) {
     std::vector<DesiredColumn> desired;
-    for (const WriteColumn& c : columns) desired.push_back(DesiredColumn{c.name, pg_type_for(c.source), !c.source.inferred});
+    for (const WriteColumn& c : columns) desired.push_back(DesiredColumn{c.name, pg_type_for(c.source), !c.source.inferred,
+                                      c.source.type == FieldType::kString ? c.source.precision : -1});
     auto evolved = sink_.catalog_.evolve(table, desired, primary_key);
     if (!evolved) return evolved.take_error();
     schema = std::move(*evolved);

@@ -1,6 +1,8 @@
 #include "sinks/postgres/table_catalog.h"
 
+#include <algorithm>
 #include <charconv>
+#include <system_error>
 
 namespace sluice::pg {
 namespace {
@@ -25,6 +27,37 @@ int varchar_length(std::string_view type) {
   int n = -1;
   std::from_chars(type.data() + kPrefix.size(), type.data() + type.size(), n);
   return n;
+}
+
+// The p and s of "numeric(p,s)"; false for other types.
+bool numeric_precision(std::string_view type, int& precision, int& scale) {
+  constexpr std::string_view kPrefix = "numeric(";
+  if (type.substr(0, kPrefix.size()) != kPrefix) return false;
+  const char* end = type.data() + type.size();
+  auto [comma, ec] = std::from_chars(type.data() + kPrefix.size(), end, precision);
+  if (ec != std::errc() || comma == end || *comma != ',') return false;
+  return std::from_chars(comma + 1, end, scale).ec == std::errc();
+}
+
+// The type `current` must become to hold `desired` without loss, or "" when it
+// already does (or when no safe widening exists).
+std::string widened_type(const TableColumn& current, const DesiredColumn& desired) {
+  if (!desired.may_widen) return "";
+  if (integer_rank(current.type) > 0 && integer_rank(desired.type) > integer_rank(current.type)) return desired.type;
+  if (int have = varchar_length(current.type); have > 0) {
+    int want = std::max(varchar_length(desired.type), desired.length);
+    if (want > have) return "character varying(" + std::to_string(want) + ")";
+  }
+  int have_precision = 0, have_scale = 0, want_precision = 0, want_scale = 0;
+  if (numeric_precision(current.type, have_precision, have_scale) &&
+      numeric_precision(desired.type, want_precision, want_scale)) {
+    int integer_digits = std::max(have_precision - have_scale, want_precision - want_scale);
+    int scale = std::max(have_scale, want_scale);
+    if (integer_digits + scale > have_precision || scale > have_scale) {
+      return "numeric(" + std::to_string(integer_digits + scale) + "," + std::to_string(scale) + ")";
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -125,6 +158,10 @@ Result<TableSchema> TableCatalog::evolve(const TableName& table, const std::vect
   if (!found) return found.take_error();
   std::string name = quoted_table(table);
   if (!found->has_value()) {
+    if (!table.schema.empty()) {
+      auto schema_created = connection_->exec("CREATE SCHEMA IF NOT EXISTS " + quote_identifier(table.schema));
+      if (!schema_created) return schema_created.take_error();
+    }
     std::string sql = "CREATE TABLE " + name + " (";
     for (size_t i = 0; i < desired.size(); ++i) {
       if (i > 0) sql += ", ";
@@ -150,13 +187,8 @@ Result<TableSchema> TableCatalog::evolve(const TableName& table, const std::vect
       std::string clause;
       if (current == nullptr) {
         clause = "ADD COLUMN " + quote_identifier(column.name) + " " + column.type;
-      } else if (!column.may_widen) {
-        continue;
-      } else if (integer_rank(current->type) > 0 && integer_rank(column.type) > integer_rank(current->type)) {
-        clause = "ALTER COLUMN " + quote_identifier(column.name) + " TYPE " + column.type;
-      } else if (int have = varchar_length(current->type), want = varchar_length(column.type);
-                 have > 0 && want > have) {
-        clause = "ALTER COLUMN " + quote_identifier(column.name) + " TYPE " + column.type;
+      } else if (std::string type = widened_type(*current, column); !type.empty()) {
+        clause = "ALTER COLUMN " + quote_identifier(column.name) + " TYPE " + type;
       }
       if (clause.empty()) continue;
       alter += alter.empty() ? "ALTER TABLE " + name + " " : ", ";

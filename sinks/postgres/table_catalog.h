@@ -37,6 +37,9 @@ struct DesiredColumn {
   std::string type;  // PostgreSQL type for CREATE/ADD COLUMN
   // False for inferred (schemaless) columns: an existing column keeps its type.
   bool may_widen = true;
+  // Declared string length from the source (Column::precision), or -1: widens
+  // an existing varchar(n) column.
+  int32_t length = -1;
 };
 
 // The PostgreSQL type a change event column maps to when the sink creates it.
@@ -54,7 +57,8 @@ class TableCatalog {
 
   // Makes `table` hold every desired column: creates the table (primary key
   // `primary_key`, in that order) or adds missing columns as nullable, and
-  // widens integer and varchar columns that are narrower than desired. Never
+  // widens integer, varchar and numeric(p,s) columns narrower than desired
+  // (and creates the table's schema when missing). Never
   // drops or renames. Runs inside the caller's transaction.
   Result<TableSchema> evolve(const TableName& table, const std::vector<DesiredColumn>& desired,
                              const std::vector<std::string>& primary_key);

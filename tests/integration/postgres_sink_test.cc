@@ -404,4 +404,52 @@ TEST_F(SinkTest, SchemaEvolutionAddsAColumnMidStream) {
   EXPECT_EQ(missing.error().error_class, sluice::ErrorClass::kFatal);
 }
 
+TEST_F(SinkTest, SchemaEvolutionWidensAndKeepsTypesOfInferredColumns) {
+  query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name varchar(5), qty smallint, price numeric(5,2), "
+              "at timestamptz)");
+  Column name = col("name", FieldType::kString);
+  name.precision = 40;
+  Column price = col("price", FieldType::kDecimal);
+  price.precision = 10;
+  price.scale = 3;
+  Column at = col("at", FieldType::kString);  // schemaless: guessed from a JSON string
+  at.inferred = true;
+  auto value = schema({col("id", FieldType::kInt64, false), name, col("qty", FieldType::kInt32), price, at});
+  BatchEntry e = event(Op::kCreate, 1);
+  e.event.after = row(value, {"1", "a name longer than five", "40000", "1234567.125", "2024-01-02 03:04:05+00"});
+  auto sink = open();
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM "
+                 "information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position"),
+            "id,bigint,NULL,64,0;name,character varying,40,NULL,NULL;qty,integer,NULL,32,0;"
+            "price,numeric,NULL,10,3;at,timestamp with time zone,NULL,NULL,NULL;");
+  EXPECT_EQ(rows("SELECT name, qty, price FROM items"), "a name longer than five,40000,1234567.125;");
+}
+
+TEST_F(SinkTest, SchemaQualifiedTablesAreCreated) {
+  BatchEntry e = event(Op::kCreate, 1);
+  e.event.table = sluice::TableName{"inventory", "orders"};
+  auto sink = open();
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM inventory.orders"), "1");
+}
+
+TEST_F(SinkTest, RejectMessageNamesTableSqlstateAndPostgresMessage) {
+  query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name text, qty integer CHECK (qty >= 0))");
+  auto sink = open();
+  auto stats = sink->apply(batch({event(Op::kCreate, 1, "n", "-1")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->rejects.size(), 1u);
+  EXPECT_EQ(stats->rejects[0].reject.message.rfind("write into items failed (23514 check_violation) at topic1[0]@100: "
+                                                   "ERROR:  new row for relation \"items\" violates check constraint",
+                                                   0),
+            0u)
+      << stats->rejects[0].reject.message;
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items"), "0");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), "101");
+}
+
 }  // namespace
