@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "sinks/postgres/connection.h"
 #include "tests/support/test_services.h"
 
 namespace {
@@ -298,6 +302,32 @@ TEST_F(SinkTest, TerminatedBackendIsTransientAndRetryAppliesOnce) {
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().error_class, sluice::ErrorClass::kTransient) << failed.error().message;
   EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a;");
+  auto retry = sink->apply(retried, no_rejects);
+  ASSERT_TRUE(retry) << retry.error().message;
+  EXPECT_EQ(rows("SELECT id, name, qty FROM items ORDER BY id"), "1,b,2;2,c,3;");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
+}
+
+TEST_F(SinkTest, BackendTerminatedWhileAStatementWaitsIsTransient) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a", "1")}), no_rejects));
+  auto locker = sluice::pg::Connection::open({url_, "", ""});
+  ASSERT_TRUE(locker) << locker.error().message;
+  ASSERT_TRUE((*locker)->exec("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE"));
+  Batch retried = batch({event(Op::kUpdate, 1, "b", "2"), event(Op::kCreate, 2, "c", "3")});
+  std::optional<sluice::Result<sluice::ApplyStats>> failed;
+  std::thread applier([&] { failed.emplace(sink->apply(retried, no_rejects)); });
+  const std::string waiting =
+      "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()";
+  for (int i = 0; i < 500 && query_value(url_, "SELECT count(*) " + waiting) != "1"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  query(url_, "SELECT pg_terminate_backend(pid) " + waiting);
+  applier.join();
+  ASSERT_TRUE((*locker)->exec("ROLLBACK"));
+  ASSERT_TRUE(failed.has_value());
+  ASSERT_FALSE(*failed);
+  EXPECT_EQ(failed->error().error_class, sluice::ErrorClass::kTransient) << failed->error().message;
   auto retry = sink->apply(retried, no_rejects);
   ASSERT_TRUE(retry) << retry.error().message;
   EXPECT_EQ(rows("SELECT id, name, qty FROM items ORDER BY id"), "1,b,2;2,c,3;");
