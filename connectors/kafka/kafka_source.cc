@@ -40,7 +40,7 @@ void attach_headers(RdKafka::Message& message, RawRecord& record) {
 
 }  // namespace
 
-Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& config, RebalanceListener& listener) {
+Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& config, PartitionListener& listener) {
   std::unique_ptr<KafkaSource> source(new KafkaSource(listener));
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::map<std::string, std::string> settings = config.properties;
@@ -225,9 +225,9 @@ void KafkaSource::resume_all() {
 
 std::vector<TopicPartition> KafkaSource::assignment() const { return {assigned_.begin(), assigned_.end()}; }
 
-Result<std::map<TopicPartition, Offset>> KafkaSource::end_offsets(const std::vector<TopicPartition>& partitions,
-                                                                  std::chrono::milliseconds timeout) {
-  std::map<TopicPartition, Offset> ends;
+Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::vector<TopicPartition>& partitions,
+                                                                     std::chrono::milliseconds timeout) {
+  std::map<TopicPartition, Watermarks> ends;
   for (const auto& tp : partitions) {
     int64_t low = 0, high = 0;
     RdKafka::ErrorCode code =
@@ -235,7 +235,7 @@ Result<std::map<TopicPartition, Offset>> KafkaSource::end_offsets(const std::vec
     if (code != RdKafka::ERR_NO_ERROR) {
       return kafka_error(code, "reading the end offset of " + tp.topic + "[" + std::to_string(tp.partition.value) + "]");
     }
-    ends[tp] = Offset{high};
+    ends[tp] = Watermarks{Offset{low}, Offset{high}};
   }
   return ends;
 }

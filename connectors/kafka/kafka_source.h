@@ -23,27 +23,11 @@
 
 namespace sluice::kafka {
 
-// What the pipeline does when partitions come and go; called on the polling
-// thread from inside poll().
-class RebalanceListener {
- public:
-  virtual ~RebalanceListener() = default;
-  // Next offsets to read for newly assigned `partitions`, as stored with the
-  // rows. Absent partitions fall back to the group's committed offset, then
-  // auto.offset.reset. Returning an error fails the assignment: the source
-  // retries it.
-  virtual Result<std::map<TopicPartition, Offset>> on_assigned(const std::vector<TopicPartition>& partitions) = 0;
-  // `partitions` are being taken away. When this returns, work for them must be
-  // committed or abandoned. `lost`: the group already gave them to another
-  // member, so nothing for them may be committed any more.
-  virtual void on_revoked(const std::vector<TopicPartition>& partitions, bool lost) = 0;
-};
-
 class KafkaSource final : public Source {
  public:
   // Subscribes to `topics` or `topics_regex`. auto commit and offset store are
   // forced off and the assignment strategy to cooperative-sticky (overrides logged).
-  static Result<std::unique_ptr<KafkaSource>> create(const KafkaConfig& config, RebalanceListener& listener);
+  static Result<std::unique_ptr<KafkaSource>> create(const KafkaConfig& config, PartitionListener& listener);
   ~KafkaSource() override;
 
   Result<std::vector<RawRecord>> poll(size_t max_records, std::chrono::milliseconds timeout) override;
@@ -51,17 +35,15 @@ class KafkaSource final : public Source {
   // PostgreSQL stay the truth.
   Status commit(const std::vector<PartitionOffset>& offsets) override;
 
-  // Backpressure: stop or restart fetching every assigned partition.
-  void pause_all();
-  void resume_all();
+  void pause_all() override;
+  void resume_all() override;
   bool paused() const { return paused_; }
 
-  std::vector<TopicPartition> assignment() const;
-  // The current end (high watermark) of each partition, from the broker.
-  Result<std::map<TopicPartition, Offset>> end_offsets(const std::vector<TopicPartition>& partitions,
-                                                       std::chrono::milliseconds timeout);
-  // Leaves the group (revoking everything through the listener). Idempotent.
-  Status close();
+  std::vector<TopicPartition> assignment() const override;
+  // Asks the broker for each partition's watermarks.
+  Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
+                                                          std::chrono::milliseconds timeout) override;
+  Status close() override;
 
  private:
   class Rebalance : public RdKafka::RebalanceCb {
@@ -78,11 +60,11 @@ class KafkaSource final : public Source {
     void event_cb(RdKafka::Event& event) override;
   };
 
-  explicit KafkaSource(RebalanceListener& listener) : listener_(listener) {}
+  explicit KafkaSource(PartitionListener& listener) : listener_(listener) {}
   void assign(std::vector<RdKafka::TopicPartition*>& partitions);
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
 
-  RebalanceListener& listener_;
+  PartitionListener& listener_;
   std::set<TopicPartition> assigned_;
   bool paused_ = false;
   bool closed_ = false;

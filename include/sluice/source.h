@@ -1,9 +1,12 @@
-// Source: where raw records come from. Implementations: connectors/kafka
-// (KafkaSource). A Source is driven by one thread; commit() may be called from
-// another.
+// Source: where raw records come from, as a member of a group that shares
+// partitions. Implementations: connectors/kafka (KafkaSource). A Source is
+// driven by one thread: poll() and the PartitionListener callbacks run on it,
+// and so do the other calls unless stated.
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "sluice/batch.h"
@@ -12,17 +15,47 @@
 
 namespace sluice {
 
+// What the pipeline does when partitions come and go; called from inside poll().
+class PartitionListener {
+ public:
+  virtual ~PartitionListener() = default;
+  // Next offsets to read for newly assigned `partitions`, as stored with the
+  // rows. Absent partitions fall back to the group's committed offset, then
+  // auto.offset.reset. An error makes the source ask again after a pause.
+  virtual Result<std::map<TopicPartition, Offset>> on_assigned(const std::vector<TopicPartition>& partitions) = 0;
+  // `partitions` are being taken away. When this returns, work for them must be
+  // committed or abandoned. `lost`: another member may already own them.
+  virtual void on_revoked(const std::vector<TopicPartition>& partitions, bool lost) = 0;
+};
+
+struct Watermarks {
+  Offset low;   // first offset still held
+  Offset high;  // next offset to be written (the end)
+};
+
 class Source {
  public:
   virtual ~Source() = default;
 
   // Up to `max_records` records, in per-partition order, waiting at most `timeout`
-  // for the first one. kTransient errors are retried by the caller.
+  // for the first one. Transient trouble yields an empty result (and is logged);
+  // errors are fatal.
   virtual Result<std::vector<RawRecord>> poll(size_t max_records, std::chrono::milliseconds timeout) = 0;
 
   // Records in the source's own bookkeeping (the consumer group) that the
-  // offsets were stored by the sink. Informational: the sink's copy is the truth.
+  // offsets were stored by the sink. Informational: the sink's copy is the
+  // truth. Offsets of partitions no longer assigned are ignored.
   virtual Status commit(const std::vector<PartitionOffset>& offsets) = 0;
+
+  // Backpressure: stop or restart fetching every assigned partition.
+  virtual void pause_all() = 0;
+  virtual void resume_all() = 0;
+
+  virtual std::vector<TopicPartition> assignment() const = 0;
+  virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
+                                                                  std::chrono::milliseconds timeout) = 0;
+  // Leaves the group, revoking everything through the listener. Idempotent.
+  virtual Status close() = 0;
 };
 
 }  // namespace sluice

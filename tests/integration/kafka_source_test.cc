@@ -36,7 +36,7 @@ void produce(const std::string& topic, int partitions, int per_partition) {
   ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
 }
 
-class RecordingListener : public kafka::RebalanceListener {
+class RecordingListener : public PartitionListener {
  public:
   std::map<TopicPartition, Offset> stored;
   std::set<TopicPartition> revoked;
@@ -100,9 +100,10 @@ TEST(KafkaSource, StartsAtStoredOffsetsAndDeliversRecordsWithHeaders) {
     for (size_t i = 1; i < offsets.size(); ++i) EXPECT_EQ(offsets[i], offsets[i - 1] + 1) << "partition " << partition;
   }
 
-  auto ends = (*source)->end_offsets({{topic, Partition{0}}}, std::chrono::seconds(5));
+  auto ends = (*source)->watermarks({{topic, Partition{0}}}, std::chrono::seconds(5));
   ASSERT_TRUE(ends) << ends.error().message;
-  EXPECT_EQ(ends->at({topic, Partition{0}}), Offset{25});
+  EXPECT_EQ(ends->at({topic, Partition{0}}).high, Offset{25});
+  EXPECT_EQ(ends->at({topic, Partition{0}}).low, Offset{0});
   EXPECT_TRUE((*source)->commit({{{topic, Partition{0}}, Offset{25}}}));
   EXPECT_TRUE((*source)->close());
   EXPECT_EQ(listener.revoked.size(), 4u);
