@@ -454,7 +454,6 @@ Status decode_row(const JsonTree& tree, uint32_t object, const ConnectSchema& ro
   const auto& columns = layout.schema->columns;
   row.schema = layout.schema;
   row.values.assign(columns.size(), Datum{});
-  std::vector<bool> seen(columns.size(), false);
   size_t hint = 0;
   for (uint32_t k = object + 1; k < obj.end; k = tree.node(k + 1).end) {
     std::string_view key = tree.node(k).text;
@@ -474,12 +473,12 @@ Status decode_row(const JsonTree& tree, uint32_t object, const ConnectSchema& ro
       if (c == columns.size()) continue;  // a field the schema does not declare
     }
     hint = c + 1;
-    seen[c] = true;
     const ConnectSchema& field = row_schema.fields[static_cast<size_t>(layout.fields[c])];
     if (auto st = convert_value(tree, k + 1, field, image, columns[c].name, row.values[c]); !st) return st;
   }
   for (size_t c = 0; c < columns.size(); ++c) {
-    if (!seen[c] && !columns[c].optional) {
+    // A null required value was rejected by convert_value, so null here means absent.
+    if (row.values[c].null && !columns[c].optional) {
       return field_error("missing_field", image, columns[c].name, "required field is missing");
     }
   }
@@ -530,7 +529,8 @@ void infer_row(const JsonTree& tree, uint32_t index, std::shared_ptr<const RowSc
     FieldType type;
     uint32_t value;
   };
-  std::vector<Member> members;
+  thread_local std::vector<Member> members;
+  members.clear();
   if (n.kind == JsonKind::kObject) {
     for (uint32_t k = index + 1; k < n.end; k = tree.node(k + 1).end) {
       std::string_view key = tree.node(k).text;
@@ -566,6 +566,44 @@ void infer_row(const JsonTree& tree, uint32_t index, std::shared_ptr<const RowSc
   for (size_t i = 0; i < members.size(); ++i) infer_value(tree, members[i].value, row.values[i]);
 }
 
+size_t skip_space(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  return i;
+}
+
+// Consumes `token` at `i` (after whitespace); npos when absent.
+size_t expect(std::string_view s, size_t i, std::string_view token) {
+  i = skip_space(s, i);
+  if (s.substr(i, token.size()) != token) return std::string_view::npos;
+  return i + token.size();
+}
+
+// Offset of the value of a leading "schema" member: {"schema": HERE, or npos.
+size_t schema_value_offset(std::string_view s) {
+  size_t i = expect(s, 0, "{");
+  if (i != std::string_view::npos) i = expect(s, i, "\"schema\"");
+  if (i != std::string_view::npos) i = expect(s, i, ":");
+  if (i == std::string_view::npos) return i;
+  return skip_space(s, i);
+}
+
+// The text of the payload value when `s` continues at `i` with
+// , "payload": VALUE } and nothing else; empty otherwise. VALUE is checked by
+// the parser, which rejects anything that is not exactly one JSON value.
+std::string_view payload_after_schema(std::string_view s, size_t i) {
+  i = expect(s, i, ",");
+  if (i != std::string_view::npos) i = expect(s, i, "\"payload\"");
+  if (i != std::string_view::npos) i = expect(s, i, ":");
+  if (i == std::string_view::npos) return {};
+  i = skip_space(s, i);
+  size_t end = s.size();
+  while (end > i && (s[end - 1] == ' ' || s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == '\t')) --end;
+  if (end <= i + 1 || s[end - 1] != '}') return {};
+  --end;
+  while (end > i && (s[end - 1] == ' ' || s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == '\t')) --end;
+  return s.substr(i, end - i);
+}
+
 bool is_null_text(std::string_view text) {
   size_t b = text.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return false;
@@ -580,6 +618,21 @@ DebeziumDecoder::DebeziumDecoder(const DecoderConfig& config) : config_(config) 
 Result<DebeziumDecoder::Document> DebeziumDecoder::parse_document(std::string_view text, JsonTree& tree,
                                                                   std::string_view what) {
   Document doc;
+  // Fast path: the record starts with a schema we have seen; no scan, no hash.
+  if (size_t at = schema_value_offset(text); at != std::string_view::npos) {
+    size_t length = 0;
+    if (auto schema = cache_.find_prefix(text.substr(at), length)) {
+      std::string_view payload = payload_after_schema(text, at + length);
+      if (!payload.empty()) {
+        doc.schema = std::move(schema);
+        if (auto st = tree.parse(payload, config_.max_nesting_depth - 1, std::string(what) + " payload"); !st) {
+          return st.take_error();
+        }
+        doc.null_payload = tree.node(tree.root()).kind == JsonKind::kNull;
+        return doc;
+      }
+    }
+  }
   ConnectEnvelopeSpan span = scan_connect_envelope(text);
   // The parts are one level below the record's root.
   int inner_depth = config_.max_nesting_depth - 1;

@@ -1,8 +1,13 @@
 #include "decode/json_tree.h"
 
+// SSE2 is part of x86-64; RapidJSON then scans strings 16 bytes at a time.
+#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
+#define RAPIDJSON_SSE2
+#endif
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <cstring>
 #include <string>
 
 namespace sluice {
@@ -57,19 +62,73 @@ class TreeBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeB
   bool too_deep_ = false;
 };
 
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
-                                 rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
+// UTF-8 is validated up front by find_invalid_utf8 (much faster than
+// RapidJSON's per-character validation), so kParseValidateEncodingFlag is off.
+constexpr unsigned kParseFlags =
+    rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
 
 }  // namespace
+
+struct JsonTree::Reader {
+  rapidjson::Reader reader;
+};
+
+size_t find_invalid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII fast path: 8 bytes at a time.
+    if (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
 
 Status JsonTree::parse(std::string_view json, int max_depth, std::string_view what) {
   nodes_.clear();
   open_.clear();
+  if (size_t bad = find_invalid_utf8(json); bad != std::string_view::npos) {
+    return Error::record("invalid_utf8", std::string(what) + ": invalid UTF-8 at byte " + std::to_string(bad));
+  }
   buffer_.assign(json.data(), json.size());
   TreeBuilder builder(*this, max_depth);
   rapidjson::InsituStringStream stream(buffer_.data());
-  rapidjson::Reader reader;
-  rapidjson::ParseResult result = reader.Parse<kParseFlags>(stream, builder);
+  if (!reader_) reader_ = std::make_shared<Reader>();
+  rapidjson::ParseResult result = reader_->reader.Parse<kParseFlags>(stream, builder);
   if (!result) {
     if (builder.too_deep()) {
       return Error::record("nesting_too_deep", std::string(what) + ": JSON nesting deeper than " +

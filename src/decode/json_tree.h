@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,10 +47,17 @@ class JsonTree {
   std::vector<uint32_t>& open() { return open_; }
 
  private:
+  struct Reader;  // RapidJSON's reader, kept between parses to reuse its stack
+  std::shared_ptr<Reader> reader_;
   std::string buffer_;
   std::vector<JsonNode> nodes_;
   std::vector<uint32_t> open_;
 };
+
+// Offset of the first byte of `text` that is not part of valid UTF-8
+// (overlong forms, surrogates and code points above U+10FFFF are invalid),
+// or std::string_view::npos.
+size_t find_invalid_utf8(std::string_view text);
 
 // Appends `text` as a quoted JSON string.
 void write_json_string(std::string_view text, std::string& out);

@@ -95,6 +95,24 @@ std::shared_ptr<const RecordSchema> SchemaCache::find(std::string_view bytes, si
   return nullptr;
 }
 
+std::shared_ptr<const RecordSchema> SchemaCache::find_prefix(std::string_view text, size_t& length) {
+  auto matches = [&](const Entry& e) {
+    return e.bytes.size() <= text.size() && std::memcmp(e.bytes.data(), text.data(), e.bytes.size()) == 0;
+  };
+  if (last_hit_ < entries_.size() && matches(entries_[last_hit_])) {
+    length = entries_[last_hit_].bytes.size();
+    return entries_[last_hit_].schema;
+  }
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (matches(entries_[i])) {
+      last_hit_ = i;
+      length = entries_[i].bytes.size();
+      return entries_[i].schema;
+    }
+  }
+  return nullptr;
+}
+
 void SchemaCache::insert(std::string_view bytes, size_t hash, std::shared_ptr<const RecordSchema> schema) {
   if (capacity_ == 0) return;
   Entry entry{hash, std::string(bytes), std::move(schema)};

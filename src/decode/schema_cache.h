@@ -49,6 +49,10 @@ class SchemaCache {
 
   // The schema cached for exactly these bytes, or nullptr.
   std::shared_ptr<const RecordSchema> find(std::string_view bytes, size_t hash) const;
+  // The schema whose bytes are a prefix of `text` (so the schema value of a
+  // record is recognised without scanning or hashing it), or nullptr.
+  // `length` receives the length of the matching bytes.
+  std::shared_ptr<const RecordSchema> find_prefix(std::string_view text, size_t& length);
   void insert(std::string_view bytes, size_t hash, std::shared_ptr<const RecordSchema> schema);
 
  private:
@@ -59,6 +63,7 @@ class SchemaCache {
   };
   size_t capacity_;
   size_t next_ = 0;
+  size_t last_hit_ = 0;  // tried first: records of one table come in runs
   std::vector<Entry> entries_;
 };
 
