@@ -636,6 +636,10 @@ Result<DebeziumDecoder::Document> DebeziumDecoder::parse_document(std::string_vi
   ConnectEnvelopeSpan span = scan_connect_envelope(text);
   // The parts are one level below the record's root.
   int inner_depth = config_.max_nesting_depth - 1;
+  if (span.extra_members) {
+    return Error::record("malformed_json", std::string(what) +
+                                               ": a JsonConverter record has members other than 'schema' and 'payload'");
+  }
   if (!span.found) {
     if (auto st = tree.parse(text, config_.max_nesting_depth, what); !st) return st.take_error();
     return doc;

@@ -77,7 +77,7 @@ ConnectEnvelopeSpan scan_connect_envelope(std::string_view s) {
       span.payload = value;
       have_payload = true;
     } else {
-      return span;
+      span.extra_members = true;
     }
     i = skip_space(s, value_end);
     if (i < s.size() && s[i] == ',') {
@@ -88,7 +88,8 @@ ConnectEnvelopeSpan scan_connect_envelope(std::string_view s) {
   }
   if (i >= s.size() || s[i] != '}') return span;
   if (skip_space(s, i + 1) != s.size()) return span;
-  span.found = have_schema && have_payload;
+  span.found = have_schema && have_payload && !span.extra_members;
+  span.extra_members = span.extra_members && have_schema && have_payload;
   return span;
 }
 

@@ -106,3 +106,21 @@ TEST(LogicalTypes, Durations) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(LogicalTypes, TimestampsBeforeTheEpochAndBC) {
+  std::string out;
+  format_timestamp(-1, 1000000000, out);
+  EXPECT_EQ(out, "1969-12-31 23:59:59.999999999");
+  out.clear();
+  format_timestamp(-735160LL * 86400000 + 43200000, 1000, out);
+  EXPECT_EQ(out, "0044-03-15 12:00:00 BC");
+  out.clear();
+  format_timestamp(-2208988800000000, 1000000, out);
+  EXPECT_EQ(out, "1900-01-01 00:00:00");
+}
+
+}  // namespace
+}  // namespace sluice
