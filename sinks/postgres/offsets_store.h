@@ -19,6 +19,8 @@ class OffsetsStore {
   OffsetsStore(std::string table, std::string consumer_group)
       : table_(std::move(table)), consumer_group_(std::move(consumer_group)) {}
 
+  const std::string& consumer_group() const { return consumer_group_; }
+
   // Creates the table when it is missing (idempotent).
   Status ensure_table(Connection& connection);
   // Upserts `offsets` for the sink's consumer group; call inside the batch's transaction.

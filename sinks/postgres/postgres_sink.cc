@@ -86,6 +86,8 @@ class PostgresSink::Apply {
   std::vector<std::string> key_columns(const ChangeEvent& event) const;
   // The value of key column `name` in `event`, or nullptr.
   const Datum* key_value(const ChangeEvent& event, const std::string& name) const;
+  // Whether every offset of the batch is already stored (its COMMIT succeeded).
+  Result<bool> already_committed();
   // A reject for entries that cannot be applied whatever the table holds.
   std::optional<Reject> precheck(const ChangeEvent& event) const;
 
@@ -139,6 +141,18 @@ const Datum* PostgresSink::Apply::key_value(const ChangeEvent& event, const std:
     look(event.key);
   }
   return value;
+}
+
+Result<bool> PostgresSink::Apply::already_committed() {
+  std::vector<TopicPartition> partitions;
+  for (const PartitionOffset& offset : batch_.offsets) partitions.push_back(offset.partition);
+  auto stored = sink_.offsets_.load(connection(), sink_.offsets_.consumer_group(), partitions);
+  if (!stored) return stored.take_error();
+  for (const PartitionOffset& offset : batch_.offsets) {
+    auto it = stored->find(offset.partition);
+    if (it == stored->end() || it->second < offset.next) return false;
+  }
+  return true;
 }
 
 std::optional<Reject> PostgresSink::Apply::precheck(const ChangeEvent& event) const {
@@ -460,6 +474,16 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
 
 Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
   if (Status s = exec("BEGIN"); !s) return s.take_error();
+  if (sink_.commit_in_doubt_ && !batch_.offsets.empty()) {
+    auto committed = already_committed();
+    if (!committed) return committed.take_error();
+    if (*committed) {
+      sink_.commit_in_doubt_ = false;
+      if (Status s = exec("ROLLBACK"); !s) return s.take_error();
+      stats_.skipped = batch_.entries.size();
+      return std::move(stats_);
+    }
+  }
   std::vector<size_t> work;
   for (size_t i = 0; i < batch_.entries.size(); ++i) {
     const ChangeEvent& event = batch_.entries[i].event;
@@ -489,7 +513,11 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
   if (before_commit) {
     if (Status s = before_commit(stats_.rejects); !s) return fail(s.take_error());
   }
-  if (Status s = exec("COMMIT"); !s) return fail(s.take_error());
+  if (Status s = exec("COMMIT"); !s) {
+    if (s.error().error_class == ErrorClass::kTransient) sink_.commit_in_doubt_ = true;
+    return fail(s.take_error());
+  }
+  sink_.commit_in_doubt_ = false;
   return std::move(stats_);
 }
 

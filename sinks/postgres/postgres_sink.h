@@ -46,6 +46,10 @@ class PostgresSink final : public Sink {
   std::unique_ptr<Connection> connection_;
   TableCatalog catalog_{nullptr};
   uint64_t staging_counter_ = 0;
+  // Set when a COMMIT failed with the connection lost: it may have committed.
+  // The next apply() then skips a batch whose offsets are already stored, so
+  // the retry does not apply it twice.
+  bool commit_in_doubt_ = false;
 };
 
 }  // namespace sluice::pg

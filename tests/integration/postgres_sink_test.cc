@@ -308,6 +308,30 @@ TEST_F(SinkTest, TerminatedBackendIsTransientAndRetryAppliesOnce) {
   EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
 }
 
+TEST_F(SinkTest, RetryAfterAnInDoubtCommitSkipsABatchWhoseOffsetsAreStored) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a", "1")}), no_rejects));
+  Batch retried = batch({event(Op::kUpdate, 1, "b", "2")});
+  std::string url = url_;
+  auto terminate = [&](std::span<const SinkReject>) -> Status {
+    query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice' "
+               "AND datname = current_database() AND pid <> pg_backend_pid()");
+    return {};
+  };
+  auto failed = sink->apply(retried, terminate);
+  ASSERT_FALSE(failed);
+  // As if the COMMIT had reached the server before the connection dropped.
+  query(url_, "UPDATE sluice_offsets SET next_offset = " + std::to_string(next_offset_));
+  auto retry = sink->apply(retried, no_rejects);
+  ASSERT_TRUE(retry) << retry.error().message;
+  EXPECT_EQ(retry->applied, 0u);
+  EXPECT_EQ(retry->skipped, 1u);
+  EXPECT_EQ(query_value(url_, "SELECT name FROM items"), "a");
+  // Later batches apply normally.
+  ASSERT_TRUE(sink->apply(batch({event(Op::kUpdate, 1, "c", "3")}), no_rejects));
+  EXPECT_EQ(query_value(url_, "SELECT name FROM items"), "c");
+}
+
 TEST_F(SinkTest, BackendTerminatedWhileAStatementWaitsIsTransient) {
   auto sink = open();
   ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a", "1")}), no_rejects));
