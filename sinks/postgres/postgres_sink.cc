@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/logging.h"
 #include "sinks/postgres/copy_writer.h"
 #include "sinks/postgres/sqlstate.h"
 
@@ -535,6 +536,7 @@ Result<std::unique_ptr<PostgresSink>> PostgresSink::open(const ConnectionConfig&
 
 Status PostgresSink::ensure_connected() {
   if (connection_ && connection_->healthy()) return {};
+  if (connection_) logging::get("postgres")->warn("PostgreSQL connection lost; reconnecting");
   catalog_.set_connection(nullptr);
   connection_.reset();
   auto opened = Connection::open(connection_config_);

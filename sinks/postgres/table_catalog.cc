@@ -1,5 +1,7 @@
 #include "sinks/postgres/table_catalog.h"
 
+#include "core/logging.h"
+
 #include <algorithm>
 #include <charconv>
 #include <system_error>
@@ -178,6 +180,7 @@ Result<TableSchema> TableCatalog::evolve(const TableName& table, const std::vect
     sql += ")";
     auto created = connection_->exec(sql);
     if (!created) return created.take_error();
+    logging::get("postgres")->info("created table {} with {} columns", table.display(), desired.size());
     cache_.erase(table);
   } else {
     const TableSchema& existing = **found;
@@ -197,6 +200,7 @@ Result<TableSchema> TableCatalog::evolve(const TableName& table, const std::vect
     if (alter.empty()) return existing;
     auto altered = connection_->exec(alter);
     if (!altered) return altered.take_error();
+    logging::get("postgres")->info("evolved table {}: {}", table.display(), alter);
     cache_.erase(table);
   }
   auto reloaded = load(table);
