@@ -1,0 +1,446 @@
+#include "pipeline/pipeline.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+
+namespace sluice {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = logging::get("pipeline");
+  return logger;
+}
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t record_bytes(const RawRecord& record) {
+  return (record.key ? record.key->size() : 0) + (record.value ? record.value->size() : 0);
+}
+
+std::string coordinates(const RawRecord& record) {
+  return std::string(record.topic) + "[" + std::to_string(record.partition.value) + "]@" +
+         std::to_string(record.offset.value);
+}
+
+size_t batch_bytes(const Batch& batch) {
+  size_t bytes = 0;
+  for (const auto& entry : batch.entries) bytes += record_bytes(entry.raw);
+  for (const auto& rejected : batch.rejects) bytes += record_bytes(rejected.raw);
+  return bytes;
+}
+
+constexpr std::chrono::milliseconds kDeadLetterFlushTimeout{10000};
+constexpr std::chrono::milliseconds kCaughtUpCheckInterval{200};
+
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, Router router, PipelineParts parts)
+    : config_(config), router_(std::move(router)), parts_(std::move(parts)) {}
+
+Pipeline::~Pipeline() {
+  {
+    std::lock_guard lock(mutex_);
+    apply_thread_exit_ = true;
+  }
+  changed_.notify_all();
+  if (apply_thread_.joinable()) apply_thread_.join();
+}
+
+void Pipeline::request_stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stop_requested_) hard_stop_deadline_ = Clock::now() + config_.pipeline.shutdown_timeout;
+    stop_requested_ = true;
+  }
+  changed_.notify_all();
+}
+
+void Pipeline::fail(Error error) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!fatal_) fatal_ = std::move(error);
+  }
+  changed_.notify_all();
+}
+
+Status Pipeline::run(bool until_caught_up) {
+  apply_thread_ = std::thread([this] { apply_loop(); });
+  Clock::time_point last_check = Clock::now();
+  bool drained = false;
+  while (!stop_requested_) {
+    bool queue_full;
+    {
+      std::lock_guard lock(mutex_);
+      if (fatal_) break;
+      queue_full = queued_.has_value();
+    }
+    deliver_commits();
+
+    // Backpressure: while the apply side is behind, keep serving the group
+    // (poll) but stop fetching.
+    if (queue_full || in_flight_bytes_ > config_.pipeline.max_in_flight_bytes) {
+      source_->pause_all();
+    } else {
+      source_->resume_all();
+    }
+
+    // Records that arrived while the open batch was full go first.
+    while (!overflow_.empty() && open_records_ < config_.pipeline.batch_size && !pending_fatal_) {
+      process(overflow_.front());
+      overflow_.pop_front();
+    }
+
+    std::chrono::milliseconds wait{100};
+    if (!open_.empty()) {
+      auto age = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - open_.opened);
+      wait = std::clamp(config_.pipeline.batch_max_wait - age, std::chrono::milliseconds(0), wait);
+    }
+    size_t room = config_.pipeline.batch_size > open_records_ ? config_.pipeline.batch_size - open_records_ : 0;
+    auto records = source_->poll(std::max<size_t>(room, 1), wait);
+    if (!records) {
+      fail(records.take_error());
+      break;
+    }
+    for (const RawRecord& record : *records) {
+      counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+      if (open_records_ >= config_.pipeline.batch_size || pending_fatal_ || !overflow_.empty()) {
+        overflow_.push_back(record);
+      } else {
+        process(record);
+      }
+    }
+
+    if (pending_fatal_) {
+      // errors.tolerance = none: commit what came before the reject, then stop.
+      if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
+      deliver_commits();
+      fail(std::move(*pending_fatal_));
+      break;
+    }
+
+    bool full = open_records_ >= config_.pipeline.batch_size;
+    bool old = !open_.empty() && Clock::now() - open_.opened >= config_.pipeline.batch_max_wait;
+    if (full || old) {
+      std::unique_lock lock(mutex_);
+      if (!queued_) {
+        lock.unlock();
+        hand_off(close_open_batch());
+      }
+    }
+
+    if (until_caught_up && open_.empty() && overflow_.empty() && Clock::now() - last_check >= kCaughtUpCheckInterval) {
+      last_check = Clock::now();
+      bool idle;
+      {
+        std::lock_guard lock(mutex_);
+        idle = !queued_ && !applying_;
+      }
+      deliver_commits();
+      if (idle && caught_up()) {
+        drained = true;
+        break;
+      }
+    }
+  }
+
+  // Graceful end: finish and commit what was read, within the shutdown bound.
+  bool failed;
+  {
+    std::lock_guard lock(mutex_);
+    failed = fatal_.has_value();
+    if (!stop_requested_) hard_stop_deadline_ = Clock::now() + config_.pipeline.shutdown_timeout;
+  }
+  if (!failed) {
+    if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
+    deliver_commits();
+    if (auto status = source_->close(); !status) log()->warn("{}", status.error().message);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    apply_thread_exit_ = true;
+  }
+  changed_.notify_all();
+  apply_thread_.join();
+  log()->info("{}: consumed {}, applied {}, skipped {}, rejected {} (decode {}, validate {}, sink {}), {} batches",
+              drained ? "caught up" : "stopped", counters_.consumed.load(), counters_.applied.load(),
+              counters_.skipped.load(),
+              counters_.rejected_decode.load() + counters_.rejected_validate.load() + counters_.rejected_sink.load(),
+              counters_.rejected_decode.load(), counters_.rejected_validate.load(), counters_.rejected_sink.load(),
+              counters_.batches.load());
+  std::lock_guard lock(mutex_);
+  if (fatal_) return *fatal_;
+  return {};
+}
+
+void Pipeline::process(const RawRecord& record) {
+  if (open_.empty()) open_.opened = Clock::now();
+  TopicPartition tp{std::string(record.topic), record.partition};
+  open_.next[tp] = Offset{record.offset.value + 1};
+  ++open_records_;
+
+  auto decoded = parts_.decode(record);
+  if (!decoded) {
+    const Error& error = decoded.error();
+    reject(record, Reject{Stage::kDecode, error.reason, "", "", error.message});
+    return;
+  }
+  ChangeEvent& event = *decoded;
+  if (event.op == Op::kMessage) {
+    counters_.skipped.fetch_add(1, std::memory_order_relaxed);
+    ++open_.batch.skipped;
+    return;
+  }
+  auto table = router_.route(event);
+  if (!table) {
+    reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
+    return;
+  }
+  event.table = std::move(*table);
+  for (const Validator* validator : parts_.validators) {
+    if (auto rejected = validator->validate(event)) {
+      if (rejected->table.empty()) rejected->table = event.table.display();
+      reject(record, std::move(*rejected));
+      return;
+    }
+  }
+  in_flight_bytes_ += record_bytes(record);
+  open_.batch.entries.push_back(BatchEntry{record, std::move(event)});
+}
+
+void Pipeline::reject(const RawRecord& record, Reject rejected) {
+  (rejected.stage == Stage::kDecode ? counters_.rejected_decode : counters_.rejected_validate)
+      .fetch_add(1, std::memory_order_relaxed);
+  if (config_.errors.tolerance == ErrorsTolerance::kNone) {
+    // Nothing past the record before it may be committed.
+    open_.next[TopicPartition{std::string(record.topic), record.partition}] = record.offset;
+    pending_fatal_ = Error::fatal("rejected_with_errors_tolerance_none",
+                                  std::string(to_string(rejected.stage)) + " rejected " + coordinates(record) + ": " +
+                                      rejected.message + " (errors.tolerance = none)");
+    return;
+  }
+  in_flight_bytes_ += record_bytes(record);
+  open_.batch.rejects.push_back(RejectedRecord{record, std::move(rejected)});
+}
+
+Batch Pipeline::close_open_batch() {
+  Batch batch = std::move(open_.batch);
+  for (const auto& [tp, next] : open_.next) batch.offsets.push_back(PartitionOffset{tp, next});
+  open_ = OpenBatch{};
+  open_records_ = 0;
+  return batch;
+}
+
+bool Pipeline::hand_off(Batch batch) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (fatal_) return false;
+    if (!queued_) break;
+    if (stop_requested_ && Clock::now() > hard_stop_deadline_) return false;
+    changed_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  queued_ = std::move(batch);
+  lock.unlock();
+  changed_.notify_all();
+  return true;
+}
+
+void Pipeline::wait_until_applied() {
+  std::unique_lock lock(mutex_);
+  while (!fatal_ && (queued_ || applying_)) {
+    if (stop_requested_ && Clock::now() > hard_stop_deadline_) {
+      lock.unlock();
+      fail(Error::fatal("shutdown_timeout", "the current batch could not be committed within shutdown.timeout.ms; "
+                                            "it will be re-delivered on restart"));
+      return;
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+void Pipeline::deliver_commits() {
+  std::vector<PartitionOffset> offsets;
+  {
+    std::lock_guard lock(mutex_);
+    offsets.swap(to_commit_);
+  }
+  if (offsets.empty()) return;
+  for (const auto& po : offsets) {
+    auto [it, inserted] = committed_next_.try_emplace(po.partition, po.next);
+    if (!inserted) it->second = std::max(it->second, po.next);
+  }
+  if (auto status = source_->commit(offsets); !status) {
+    log()->debug("group commit failed (stored offsets are unaffected): {}", status.error().message);
+  }
+}
+
+bool Pipeline::caught_up() {
+  auto assignment = source_->assignment();
+  if (assignment.empty()) return false;
+  auto marks = source_->watermarks(assignment, std::chrono::seconds(5));
+  if (!marks) {
+    log()->debug("cannot read end offsets yet: {}", marks.error().message);
+    return false;
+  }
+  for (const auto& [tp, watermark] : *marks) {
+    if (watermark.high == watermark.low) continue;  // empty partition
+    auto it = committed_next_.find(tp);
+    if (it == committed_next_.end() || it->second < watermark.high) return false;
+  }
+  return true;
+}
+
+Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector<TopicPartition>& partitions) {
+  Result<std::map<TopicPartition, Offset>> stored = std::map<TopicPartition, Offset>{};
+  {
+    std::lock_guard sink_lock(sink_mutex_);
+    stored = parts_.sink->load_offsets(config_.kafka.group_id(), partitions);
+  }
+  if (stored) {
+    for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
+  }
+  return stored;
+}
+
+void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lost) {
+  std::set<TopicPartition> revoked(partitions.begin(), partitions.end());
+  auto is_revoked = [&](const RawRecord& record) {
+    return revoked.contains(TopicPartition{std::string(record.topic), record.partition});
+  };
+  // Records not yet in a batch are simply re-read by the next owner.
+  std::erase_if(overflow_, is_revoked);
+  if (lost) {
+    // Another member may own them already: abandon their open work.
+    std::erase_if(open_.batch.entries, [&](const BatchEntry& entry) { return is_revoked(entry.raw); });
+    std::erase_if(open_.batch.rejects, [&](const RejectedRecord& rejected) { return is_revoked(rejected.raw); });
+    for (const auto& tp : partitions) open_.next.erase(tp);
+    open_records_ = open_.batch.entries.size() + open_.batch.rejects.size();
+  }
+  // Commit everything read so far before the partitions go.
+  if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
+  deliver_commits();
+  for (const auto& tp : partitions) committed_next_.erase(tp);
+}
+
+void Pipeline::apply_loop() {
+  for (;;) {
+    Batch batch;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return queued_.has_value() || apply_thread_exit_ || fatal_.has_value(); });
+      if (fatal_ || !queued_) return;
+      batch = std::move(*queued_);
+      queued_.reset();
+      applying_ = true;
+    }
+    changed_.notify_all();
+    size_t bytes = batch_bytes(batch);
+    bool ok = apply_batch(batch);
+    in_flight_bytes_ -= std::min<size_t>(bytes, in_flight_bytes_);
+    {
+      std::lock_guard lock(mutex_);
+      applying_ = false;
+      if (ok) to_commit_.insert(to_commit_.end(), batch.offsets.begin(), batch.offsets.end());
+    }
+    changed_.notify_all();
+    if (!ok) return;
+  }
+}
+
+bool Pipeline::back_off(std::chrono::milliseconds& delay) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, delay, [&] { return fatal_.has_value() || (stop_requested_ && Clock::now() > hard_stop_deadline_); });
+  if (fatal_) return false;
+  if (stop_requested_ && Clock::now() > hard_stop_deadline_) {
+    lock.unlock();
+    fail(Error::fatal("shutdown_timeout", "gave up retrying the current batch at shutdown; it will be re-delivered"));
+    return false;
+  }
+  delay = std::min(delay * 2, config_.errors.retry_backoff_max);
+  return true;
+}
+
+Status Pipeline::send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects) {
+  if (parts_.dead_letters == nullptr) return Error::fatal("no_dead_letter_topic", "a record was rejected but no dead-letter topic is configured");
+  size_t sent = 0;
+  if (sink_rejects.empty()) {
+    for (const RejectedRecord& rejected : batch.rejects) {
+      if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, 1); !status) return status;
+      ++sent;
+    }
+  } else {
+    for (const SinkReject& rejected : sink_rejects) {
+      if (auto status = parts_.dead_letters->send(batch.entries.at(rejected.entry_index).raw, rejected.reject, 1);
+          !status) {
+        return status;
+      }
+      ++sent;
+    }
+  }
+  if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) return status;
+  counters_.dead_lettered.fetch_add(sent, std::memory_order_relaxed);
+  return {};
+}
+
+bool Pipeline::apply_batch(Batch& batch) {
+  auto started = Clock::now();
+  // (1) Rejects of the batch are durable in the dead-letter topic.
+  std::chrono::milliseconds delay = config_.errors.retry_backoff_initial;
+  while (!batch.rejects.empty()) {
+    Status status = send_rejects(batch, {});
+    if (status) break;
+    if (status.error().error_class == ErrorClass::kFatal) {
+      fail(status.take_error());
+      return false;
+    }
+    counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
+    log()->warn("dead-letter topic not writable, retrying in {} ms: {}", delay.count(), status.error().message);
+    if (!back_off(delay)) return false;
+  }
+
+  // (2) Rows and offsets in one transaction; rows the target refuses go to the
+  // dead-letter topic before COMMIT.
+  Sink::BeforeCommit before_commit = [&](std::span<const SinkReject> rejects) -> Status {
+    if (rejects.empty()) return {};
+    if (config_.errors.tolerance == ErrorsTolerance::kNone) {
+      const SinkReject& first = rejects.front();
+      return Error::fatal("rejected_with_errors_tolerance_none",
+                          "sink rejected " + coordinates(batch.entries.at(first.entry_index).raw) + ": " +
+                              first.reject.message + " (errors.tolerance = none)");
+    }
+    return send_rejects(batch, rejects);
+  };
+  delay = config_.errors.retry_backoff_initial;
+  for (;;) {
+    Result<ApplyStats> applied = ApplyStats{};
+    {
+      std::lock_guard sink_lock(sink_mutex_);
+      applied = parts_.sink->apply(batch, before_commit);
+    }
+    if (applied) {
+      counters_.applied.fetch_add(applied->applied, std::memory_order_relaxed);
+      counters_.skipped.fetch_add(applied->skipped, std::memory_order_relaxed);
+      counters_.rejected_sink.fetch_add(applied->rejects.size(), std::memory_order_relaxed);
+      counters_.batches.fetch_add(1, std::memory_order_relaxed);
+      counters_.last_commit_ms.store(wall_ms(), std::memory_order_relaxed);
+      log()->debug("batch committed: {} events, {} applied, {} rejected, {} partitions in {} ms", batch.entries.size(),
+                   applied->applied, batch.rejects.size() + applied->rejects.size(), batch.offsets.size(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+      return true;
+    }
+    if (applied.error().error_class != ErrorClass::kTransient) {
+      fail(applied.take_error());
+      return false;
+    }
+    counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
+    log()->warn("batch not applied, retrying in {} ms: {}", delay.count(), applied.error().message);
+    if (!back_off(delay)) return false;
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,136 @@
+// Pipeline: decode -> route -> validate -> batch on the Kafka side, and
+// dead-letter flush -> apply with offsets -> group commit on the PostgreSQL
+// side, on two threads so decoding the next batch overlaps applying the
+// current one. Keeps the order of effects of shared/DESIGN.md for every batch:
+// (1) rejects durable in the dead-letter topic, (2) rows and offsets in one
+// transaction, (3) offsets to the consumer group.
+// run() is called once, on the thread that owns the Source; request_stop() may
+// be called from any thread (and from a signal-handling thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "route/router.h"
+#include "sluice/config.h"
+#include "sluice/dead_letter_sink.h"
+#include "sluice/sink.h"
+#include "sluice/source.h"
+#include "sluice/validator.h"
+
+namespace sluice {
+
+// Counters for metrics and the end-of-run summary. Updated by the pipeline's
+// threads, read from any thread.
+struct PipelineCounters {
+  std::atomic<uint64_t> consumed{0};
+  std::atomic<uint64_t> applied{0};
+  std::atomic<uint64_t> skipped{0};
+  std::atomic<uint64_t> rejected_decode{0};
+  std::atomic<uint64_t> rejected_validate{0};
+  std::atomic<uint64_t> rejected_sink{0};
+  std::atomic<uint64_t> dead_lettered{0};
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> transient_errors{0};
+  std::atomic<int64_t> last_commit_ms{0};
+};
+
+using DecodeFunction = std::function<Result<ChangeEvent>(const RawRecord&)>;
+
+struct PipelineParts {
+  Sink* sink = nullptr;                    // required
+  DeadLetterSink* dead_letters = nullptr;  // required unless errors.tolerance = none
+  DecodeFunction decode;                   // required
+  std::vector<const Validator*> validators;
+};
+
+class Pipeline final : public PartitionListener {
+ public:
+  Pipeline(const Config& config, Router router, PipelineParts parts);
+  ~Pipeline() override;
+
+  // The source this pipeline drives; set before run(). The source must have
+  // been created with this pipeline as its PartitionListener.
+  void attach(Source& source) { source_ = &source; }
+
+  // Runs until request_stop() (then finishes and commits the current batch),
+  // until a fatal error, or with `until_caught_up` until every assigned
+  // partition is applied and committed up to its end offset.
+  // Returns the fatal error that stopped it, if any.
+  Status run(bool until_caught_up);
+  void request_stop();
+
+  const PipelineCounters& counters() const { return counters_; }
+
+  // PartitionListener, called from inside Source::poll on the run() thread.
+  Result<std::map<TopicPartition, Offset>> on_assigned(const std::vector<TopicPartition>& partitions) override;
+  void on_revoked(const std::vector<TopicPartition>& partitions, bool lost) override;
+
+ private:
+  // A batch being filled on the Kafka side.
+  struct OpenBatch {
+    Batch batch;
+    std::map<TopicPartition, Offset> next;  // next offset per partition
+    size_t bytes = 0;
+    std::chrono::steady_clock::time_point opened;
+    bool empty() const { return next.empty(); }
+  };
+
+  void process(const RawRecord& record);
+  void reject(const RawRecord& record, Reject reject);
+  Batch close_open_batch();
+  // Hands `batch` to the apply thread, waiting for room. False when stopping hard.
+  bool hand_off(Batch batch);
+  void wait_until_applied();
+  bool caught_up();
+  void deliver_commits();
+
+  void apply_loop();
+  // Applies one batch with retries; returns false when the pipeline must stop.
+  bool apply_batch(Batch& batch);
+  Status send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
+  // Waits `delay` unless a hard stop arrives first; false when stopping.
+  bool back_off(std::chrono::milliseconds& delay);
+  void fail(Error error);
+
+  const Config& config_;
+  Router router_;
+  PipelineParts parts_;
+  Source* source_ = nullptr;
+  PipelineCounters counters_;
+
+  // Kafka thread only.
+  OpenBatch open_;
+  size_t open_records_ = 0;            // records read into open_ (entries, rejects, skipped)
+  std::deque<RawRecord> overflow_;     // read while open_ was full
+  std::optional<Error> pending_fatal_;  // errors.tolerance = none hit a reject
+  std::map<TopicPartition, Offset> committed_next_;
+  std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
+
+  // Shared between the threads, under mutex_.
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<Batch> queued_;    // handed off, not started
+  bool applying_ = false;          // the apply thread holds a batch
+  std::vector<PartitionOffset> to_commit_;  // applied, not yet committed to the group
+  std::optional<Error> fatal_;
+  bool apply_thread_exit_ = false;
+  std::chrono::steady_clock::time_point hard_stop_deadline_ = std::chrono::steady_clock::time_point::max();
+
+  std::atomic<bool> stop_requested_{false};
+  std::mutex sink_mutex_;  // the sink is used by one thread at a time
+  std::thread apply_thread_;
+};
+
+}  // namespace sluice

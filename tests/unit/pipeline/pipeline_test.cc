@@ -1,0 +1,265 @@
+// The pipeline's delivery guarantee with in-memory parts: order of effects,
+// retries without dead-lettering, errors.tolerance = none, batch bounds.
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sluice {
+namespace {
+
+// Records of one topic, served in order; everything is assigned at once.
+class FakeSource : public Source {
+ public:
+  FakeSource(PartitionListener& listener, std::string topic, int partitions) : listener_(listener), topic_(topic) {
+    for (int p = 0; p < partitions; ++p) assignment_.push_back({topic, Partition{p}});
+  }
+  void add(int partition, std::optional<std::string> value) {
+    int64_t offset = static_cast<int64_t>(log_[partition].size());
+    log_[partition].push_back(RawRecord::copy_of(topic_, Partition{partition}, Offset{offset}, 0, "k", std::move(value)));
+  }
+  Result<std::vector<RawRecord>> poll(size_t max_records, std::chrono::milliseconds) override {
+    if (!assigned_) {
+      assigned_ = true;
+      auto stored = listener_.on_assigned(assignment_);
+      if (!stored) return stored.take_error();
+      for (const auto& [tp, next] : *stored) position_[tp.partition.value] = next.value;
+    }
+    std::vector<RawRecord> out;
+    if (paused_) return out;
+    for (auto& [partition, records] : log_) {
+      int64_t& position = position_[partition];
+      while (out.size() < max_records && position < static_cast<int64_t>(records.size())) {
+        out.push_back(records[static_cast<size_t>(position++)]);
+      }
+    }
+    return out;
+  }
+  Status commit(const std::vector<PartitionOffset>& offsets) override {
+    for (const auto& po : offsets) group_offsets[po.partition.partition.value] = po.next.value;
+    return {};
+  }
+  void pause_all() override { paused_ = true; }
+  void resume_all() override { paused_ = false; }
+  std::vector<TopicPartition> assignment() const override { return assignment_; }
+  Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
+                                                          std::chrono::milliseconds) override {
+    std::map<TopicPartition, Watermarks> out;
+    for (const auto& tp : partitions) {
+      out[tp] = Watermarks{Offset{0}, Offset{static_cast<int64_t>(log_[tp.partition.value].size())}};
+    }
+    return out;
+  }
+  Status close() override {
+    if (!closed_) listener_.on_revoked(assignment_, false);
+    closed_ = true;
+    return {};
+  }
+
+  std::map<int, int64_t> group_offsets;
+
+ private:
+  PartitionListener& listener_;
+  std::string topic_;
+  std::vector<TopicPartition> assignment_;
+  std::map<int, std::vector<RawRecord>> log_;
+  std::map<int, int64_t> position_;
+  bool assigned_ = false;
+  bool paused_ = false;
+  bool closed_ = false;
+};
+
+// Events of what happened, in order, across the sink and the dead-letter sink.
+struct Journal {
+  std::vector<std::string> effects;
+};
+
+class FakeSink : public Sink {
+ public:
+  explicit FakeSink(Journal& journal) : journal_(journal) {}
+  int transient_failures = 0;          // fail this many applies first
+  std::set<std::string> refused_values;  // rows the "database" refuses
+  std::map<std::string, int> applied_values;
+  std::map<TopicPartition, Offset> stored;
+  size_t max_batch = 0;
+
+  Result<ApplyStats> apply(const Batch& batch, const BeforeCommit& before_commit) override {
+    if (transient_failures > 0) {
+      --transient_failures;
+      return Error::transient("connection_lost", "server closed the connection");
+    }
+    max_batch = std::max(max_batch, batch.entries.size() + batch.rejects.size());
+    ApplyStats stats;
+    for (size_t i = 0; i < batch.entries.size(); ++i) {
+      std::string value(*batch.entries[i].raw.value);
+      if (refused_values.contains(value)) {
+        stats.rejects.push_back({i, Reject{Stage::kSink, "23514 check_violation", "t", "", "check failed"}});
+      }
+    }
+    if (auto status = before_commit(stats.rejects); !status) return status.take_error();
+    for (size_t i = 0; i < batch.entries.size(); ++i) {
+      std::string value(*batch.entries[i].raw.value);
+      if (!refused_values.contains(value)) {
+        ++applied_values[value];
+        ++stats.applied;
+      }
+    }
+    for (const auto& po : batch.offsets) stored[po.partition] = po.next;
+    journal_.effects.push_back("commit");
+    return stats;
+  }
+  Result<std::map<TopicPartition, Offset>> load_offsets(const std::string&,
+                                                        const std::vector<TopicPartition>& partitions) override {
+    std::map<TopicPartition, Offset> out;
+    for (const auto& tp : partitions) {
+      if (auto it = stored.find(tp); it != stored.end()) out.insert(*it);
+    }
+    return out;
+  }
+
+ private:
+  Journal& journal_;
+};
+
+class FakeDeadLetters : public DeadLetterSink {
+ public:
+  explicit FakeDeadLetters(Journal& journal) : journal_(journal) {}
+  int flush_failures = 0;
+  std::vector<std::pair<std::string, Reject>> durable;
+
+  Status send(const RawRecord& record, const Reject& reject, int) override {
+    pending_.emplace_back(record.value ? std::string(*record.value) : "<tombstone>", reject);
+    return {};
+  }
+  Status flush(std::chrono::milliseconds) override {
+    if (flush_failures > 0) {
+      --flush_failures;
+      pending_.clear();  // lost in the outage; the pipeline must send again
+      return Error::transient("_MSG_TIMED_OUT", "broker down");
+    }
+    for (auto& item : pending_) {
+      journal_.effects.push_back("dlq:" + item.first);
+      durable.push_back(std::move(item));
+    }
+    pending_.clear();
+    return {};
+  }
+
+ private:
+  Journal& journal_;
+  std::vector<std::pair<std::string, Reject>> pending_;
+};
+
+Result<ChangeEvent> decode(const RawRecord& record) {
+  if (!record.value || record.value->starts_with("bad")) return Error::record("malformed_json", "value: not JSON");
+  ChangeEvent event;
+  event.op = record.value->starts_with("message") ? Op::kMessage : Op::kCreate;
+  event.origin.topic = std::string(record.topic);
+  return event;
+}
+
+struct Harness {
+  Config config;
+  Journal journal;
+  FakeSink sink{journal};
+  FakeDeadLetters dead_letters{journal};
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<FakeSource> source;
+
+  explicit Harness(int partitions = 2) {
+    config.kafka.properties["group.id"] = "g";
+    config.pipeline.batch_size = 4;
+    config.pipeline.batch_max_wait = std::chrono::milliseconds(1);
+    config.errors.retry_backoff_initial = std::chrono::milliseconds(1);
+    config.errors.retry_backoff_max = std::chrono::milliseconds(2);
+    pipeline = std::make_unique<Pipeline>(config, *Router::create("${topic}"),
+                                          PipelineParts{&sink, &dead_letters, decode, {}});
+    source = std::make_unique<FakeSource>(*pipeline, "orders", partitions);
+    pipeline->attach(*source);
+  }
+};
+
+TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
+  Harness h;
+  for (int i = 0; i < 10; ++i) h.source->add(i % 2, i == 3 || i == 8 ? "bad" + std::to_string(i) : "v" + std::to_string(i));
+  h.source->add(1, "message-1");
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values.size(), 8u);
+  for (const auto& [value, times] : h.sink.applied_values) EXPECT_EQ(times, 1) << value;
+  ASSERT_EQ(h.dead_letters.durable.size(), 2u);
+  EXPECT_EQ(h.dead_letters.durable[0].second.stage, Stage::kDecode);
+  EXPECT_EQ(h.dead_letters.durable[0].second.rule, "malformed_json");
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{0}}), Offset{5});
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{6});
+  EXPECT_EQ(h.source->group_offsets.at(1), 6);
+  EXPECT_EQ(h.pipeline->counters().skipped.load(), 1u);
+  EXPECT_LE(h.sink.max_batch, 4u);
+}
+
+TEST(Pipeline, RejectsAreDurableBeforeTheirBatchCommits) {
+  Harness h(1);
+  h.source->add(0, "v0");
+  h.source->add(0, "bad1");
+  ASSERT_TRUE(h.pipeline->run(true));
+  ASSERT_EQ(h.journal.effects.size(), 2u);
+  EXPECT_EQ(h.journal.effects[0], "dlq:bad1");
+  EXPECT_EQ(h.journal.effects[1], "commit");
+}
+
+TEST(Pipeline, TransientFailuresAreRetriedWithoutDeadLetteringOrDoubleApply) {
+  Harness h(1);
+  h.sink.transient_failures = 3;
+  h.dead_letters.flush_failures = 2;
+  for (int i = 0; i < 6; ++i) h.source->add(0, i == 2 ? "bad" : "v" + std::to_string(i));
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values.size(), 5u);
+  for (const auto& [value, times] : h.sink.applied_values) EXPECT_EQ(times, 1) << value;
+  ASSERT_EQ(h.dead_letters.durable.size(), 1u);
+  EXPECT_EQ(h.dead_letters.durable[0].first, "bad");
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{0}}), Offset{6});
+  EXPECT_GE(h.pipeline->counters().transient_errors.load(), 5u);
+}
+
+TEST(Pipeline, RowsTheSinkRefusesGoToTheDeadLetterTopicWithStageSink) {
+  Harness h(1);
+  h.sink.refused_values = {"v1"};
+  for (int i = 0; i < 3; ++i) h.source->add(0, "v" + std::to_string(i));
+  ASSERT_TRUE(h.pipeline->run(true));
+  ASSERT_EQ(h.dead_letters.durable.size(), 1u);
+  EXPECT_EQ(h.dead_letters.durable[0].first, "v1");
+  EXPECT_EQ(h.dead_letters.durable[0].second.stage, Stage::kSink);
+  EXPECT_EQ(h.sink.applied_values.size(), 2u);
+}
+
+TEST(Pipeline, ToleranceNoneStopsAtTheFirstRejectCommittingOnlyWhatCameBefore) {
+  Harness h(1);
+  h.config.errors.tolerance = ErrorsTolerance::kNone;
+  h.config.pipeline.batch_size = 100;
+  for (int i = 0; i < 6; ++i) h.source->add(0, i == 3 ? "bad" : "v" + std::to_string(i));
+  Status status = h.pipeline->run(true);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().message.find("orders[0]@3"), std::string::npos) << status.error().message;
+  EXPECT_TRUE(h.dead_letters.durable.empty());
+  EXPECT_EQ(h.sink.applied_values.size(), 3u);
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{0}}), Offset{3});
+}
+
+TEST(Pipeline, ARestartFindsNothingToDo) {
+  Harness first(1);
+  for (int i = 0; i < 5; ++i) first.source->add(0, "v" + std::to_string(i));
+  ASSERT_TRUE(first.pipeline->run(true));
+
+  Harness second(1);
+  second.sink.stored = first.sink.stored;
+  for (int i = 0; i < 5; ++i) second.source->add(0, "v" + std::to_string(i));
+  ASSERT_TRUE(second.pipeline->run(true));
+  EXPECT_TRUE(second.sink.applied_values.empty());
+  EXPECT_EQ(second.pipeline->counters().consumed.load(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice
