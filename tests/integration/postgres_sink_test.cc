@@ -429,6 +429,32 @@ TEST_F(SinkTest, TypesRoundTripAsText) {
             "numeric(12,3)");
 }
 
+TEST_F(SinkTest, MoreTypesRoundTrip) {
+  Column structs = col("parts", FieldType::kArray);
+  structs.element_type = FieldType::kStruct;
+  auto value = schema({col("id", FieldType::kInt64, false), col("tz", FieldType::kTimeTz),
+                       col("x", FieldType::kXml), col("e", FieldType::kEnum), col("y", FieldType::kYear),
+                       col("m", FieldType::kMap), structs, col("g", FieldType::kGeometry),
+                       col("small", FieldType::kInt16), col("r", FieldType::kFloat32),
+                       col("ts_inf", FieldType::kTimestampTz), col("d", FieldType::kVariableDecimal)});
+  BatchEntry e;
+  e.event.op = Op::kCreate;
+  e.event.origin.topic = "topic1";
+  e.event.table = sluice::TableName{"", "more"};
+  e.event.key = row(key_schema_, {"1"});
+  e.event.after = row(value, {"1", "13:45:00.123+02", "<a>b</a>", "red", "2024", "{\"k\": \"v\"}",
+                              "[{\"a\": 1}, {\"b\": [2]}]", std::string("\x01\x01\x00", 3), "-32768",
+                              "-Infinity", "infinity", "NaN"});
+  auto sink = open();
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT tz::text, x::text, e, y::text, m::text, parts::text, encode(g, 'hex'), small::text, r::text, "
+                 "ts_inf::text, d::text FROM more"),
+            "13:45:00.123+02,<a>b</a>,red,2024,{\"k\": \"v\"},[{\"a\": 1}, {\"b\": [2]}],010100,-32768,-Infinity,"
+            "infinity,NaN;");
+}
+
 TEST_F(SinkTest, SchemaEvolutionAddsAColumnMidStream) {
   auto sink = open();
   ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1)}), no_rejects));
