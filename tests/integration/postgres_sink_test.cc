@@ -243,6 +243,14 @@ TEST_F(SinkTest, FieldIncludeAndExcludeLists) {
   auto sink = open(config);
   ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1)}), no_rejects));
   EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "2");
+
+  SinkConfig include;
+  include.field_include = {{"topic1", "name"}, {"other_topic", "qty"}};
+  auto narrow = open(include);
+  ASSERT_TRUE(narrow->apply(batch({event(Op::kCreate, 1, "n", "1", "narrow")}), no_rejects));
+  EXPECT_EQ(rows("SELECT column_name FROM information_schema.columns WHERE table_name = 'narrow' "
+                 "ORDER BY ordinal_position"),
+            "id;name;");
 }
 
 TEST_F(SinkTest, FailedBeforeCommitLeavesNeitherRowsNorOffsets) {
