@@ -125,6 +125,9 @@ Status JsonTree::parse(std::string_view json, int max_depth, std::string_view wh
     return Error::record("invalid_utf8", std::string(what) + ": invalid UTF-8 at byte " + std::to_string(bad));
   }
   buffer_.assign(json.data(), json.size());
+  // RapidJSON's SSE2 string scan loads aligned 16-byte blocks that may extend
+  // past the terminating NUL; keep them inside the buffer.
+  buffer_.append(16, '\0');
   TreeBuilder builder(*this, max_depth);
   rapidjson::InsituStringStream stream(buffer_.data());
   if (!reader_) reader_ = std::make_shared<Reader>();

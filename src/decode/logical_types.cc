@@ -115,7 +115,7 @@ void decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& o
   }
   std::string digits;
   if (limbs.empty()) {
-    digits = "0";
+    digits.push_back('0');
   } else {
     digits = std::to_string(limbs.back());
     for (size_t i = limbs.size() - 1; i-- > 0;) append_padded(digits, limbs[i], 9);
@@ -128,7 +128,7 @@ void decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& o
     return;
   }
   auto s = static_cast<size_t>(scale);
-  if (digits.size() <= s) digits.insert(0, s + 1 - digits.size(), '0');
+  if (digits.size() <= s) digits = std::string(s + 1 - digits.size(), '0') + digits;
   out.append(digits, 0, digits.size() - s);
   out.push_back('.');
   out.append(digits, digits.size() - s, s);
