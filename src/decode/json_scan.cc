@@ -76,6 +76,8 @@ ConnectEnvelopeSpan scan_connect_envelope(std::string_view s) {
     } else if (key == "payload" && !have_payload) {
       span.payload = value;
       have_payload = true;
+    } else if (!have_schema && !have_payload) {
+      return span;  // not a JsonConverter record: stop before scanning the rest
     } else {
       span.extra_members = true;
     }

@@ -13,7 +13,9 @@ struct ConnectEnvelopeSpan {
   bool found = false;         // a top-level object of exactly "schema" and "payload"
   std::string_view schema;    // raw text of the schema value
   std::string_view payload;   // raw text of the payload value
-  bool extra_members = false; // "schema" and "payload" were found beside other members
+  // "schema" and "payload" were found beside other members (only detected when
+  // the record starts with one of them, as JsonConverter writes it).
+  bool extra_members = false;
 };
 
 // Returns found == false when `json` is not an object with exactly the members
