@@ -353,9 +353,6 @@ class SourceFields {
     return {};
   }
 
-  bool any() const { return any_; }
-  void mark() { any_ = true; }
-
   SourceInfo finish() {
     SourcePosition& p = info_.position;
     std::array<uint64_t, 2> commit{};
@@ -397,7 +394,6 @@ class SourceFields {
 
   std::string_view image_;
   SourceInfo info_;
-  bool any_ = false;
   bool has_ts_ = false;
   int64_t ts_ms_ = 0;
   bool has_lsn_ = false;
@@ -421,7 +417,6 @@ struct FlattenedMetadata {
 
   Status apply(std::string_view key, const JsonNode& n) {
     std::string_view name = key.substr(prefix.size());
-    source.mark();
     if (name == "op") {
       if (n.kind == JsonKind::kNull) return {};
       auto parsed = parse_op(n, key);
@@ -689,7 +684,8 @@ Status DebeziumDecoder::decode_key(std::string_view text, ChangeEvent& event) {
   return {};
 }
 
-Status DebeziumDecoder::decode_value(const Document& doc, ChangeEvent& event) {
+Status DebeziumDecoder::decode_value(const Document& doc, const std::vector<RecordHeader>& headers,
+                                     ChangeEvent& event) {
   const JsonTree& tree = value_tree_;
   const uint32_t root = tree.root();
   const JsonNode& payload = tree.node(root);
@@ -721,6 +717,19 @@ Status DebeziumDecoder::decode_value(const Document& doc, ChangeEvent& event) {
       Status status;
       infer_row(tree, root, inferred_after_, row, &meta, status);
       if (!status) return status;
+    }
+    // ExtractNewRecordState's add.headers puts the metadata in headers ("__op", ...).
+    for (const RecordHeader& header : headers) {
+      if (!header.value || !header.key.starts_with(meta.prefix)) continue;
+      std::string_view name = header.key.substr(meta.prefix.size());
+      bool wanted = (name == "op" && !meta.op) || (name == "deleted" && !meta.deleted);
+      if (!wanted) continue;
+      // Header values are JSON (JsonConverter) or plain text (StringConverter).
+      std::string_view text = *header.value;
+      if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+      JsonNode node{JsonKind::kString, 0, text};
+      if (name == "deleted" && text == "true") node.kind = JsonKind::kTrue;
+      if (auto st = meta.apply(header.key, node); !st) return st;
     }
     if (meta.has_ts) event.ts_ms = meta.ts_ms;
     event.source = meta.source.finish();
@@ -837,7 +846,7 @@ Result<ChangeEvent> DebeziumDecoder::decode(const RawRecord& record) {
     event.tombstone = true;
     return event;
   }
-  if (auto st = decode_value(doc, event); !st) return st.take_error();
+  if (auto st = decode_value(doc, record.headers, event); !st) return st.take_error();
   return event;
 }
 

@@ -20,7 +20,8 @@
 // Conventions worth knowing: a primitive (non-struct) key becomes one column
 // named "key"; a geometry value's SRID travels in Datum::srid; a flattened
 // row without "__op" decodes as a create, and with "__deleted" = "true" as a
-// delete whose row is `before`.
+// delete whose row is `before`; "__op"/"__deleted" are also read from record
+// headers (ExtractNewRecordState's add.headers) when the row lacks them.
 //
 // Not thread-safe: use one decoder per thread (it reuses parse buffers).
 #pragma once
@@ -28,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "decode/json_tree.h"
 #include "decode/schema_cache.h"
@@ -54,7 +56,7 @@ class DebeziumDecoder {
 
   Result<Document> parse_document(std::string_view text, JsonTree& tree, std::string_view what);
   Status decode_key(std::string_view text, ChangeEvent& event);
-  Status decode_value(const Document& document, ChangeEvent& event);
+  Status decode_value(const Document& document, const std::vector<RecordHeader>& headers, ChangeEvent& event);
 
   DecoderConfig config_;
   SchemaCache cache_;

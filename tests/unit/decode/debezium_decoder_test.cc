@@ -227,6 +227,25 @@ TEST(DebeziumDecoder, TruncatedInputNeverCrashes) {
   }
 }
 
+TEST(DebeziumDecoder, FlattenedMetadataFromHeaders) {
+  DebeziumDecoder decoder(DecoderConfig{});
+  auto deleted = decoder.decode(RawRecord::copy_of("t", Partition{0}, Offset{1}, 0, std::string(R"({"id":3})"),
+                                                   std::string(R"({"id":3,"name":"x"})"),
+                                                   {{"__op", std::string("\"d\"")}, {"__deleted", std::string("true")}}));
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(deleted->op, Op::kDelete);
+  ASSERT_TRUE(deleted->before.has_value());
+  EXPECT_FALSE(deleted->after.has_value());
+  auto updated = decoder.decode(RawRecord::copy_of("t", Partition{0}, Offset{2}, 0, std::nullopt,
+                                                   std::string(R"({"id":3,"name":"y"})"), {{"__op", std::string("u")}}));
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(updated->op, Op::kUpdate);
+  auto bad = decoder.decode(RawRecord::copy_of("t", Partition{0}, Offset{3}, 0, std::nullopt,
+                                               std::string(R"({"id":3})"), {{"__op", std::string("q")}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().reason, "unknown_op");
+}
+
 // Random byte mutations of every data file: the decoder returns a record
 // error or an event, and never crashes (run under ASan/UBSan in CI).
 TEST(DebeziumDecoder, MutatedInputNeverCrashes) {
