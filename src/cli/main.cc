@@ -6,6 +6,7 @@
 #include <iostream>
 #include <variant>
 
+#include "cli/run_command.h"
 #include "config/command_line.h"
 #include "core/logging.h"
 #include "sluice/config.h"
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
       case sluice::Command::kCheckConfig:
         return check_config(*config);
       case sluice::Command::kRun:
-        return not_available("run", "the pipeline lands with issue 5");
+        return sluice::cli::run_command(*config, command_line.until_caught_up);
       case sluice::Command::kReplay:
         return not_available("replay", "dead-letter replay lands with issue 7");
       case sluice::Command::kDlqStats:

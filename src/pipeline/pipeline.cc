@@ -197,7 +197,12 @@ void Pipeline::process(const RawRecord& record) {
     return;
   }
   auto table = router_.route(event);
-  if (!table) {
+  if (table) {
+    table_of_topic_.insert_or_assign(event.origin.topic, *table);
+  } else if (auto known = table_of_topic_.find(event.origin.topic); known != table_of_topic_.end()) {
+    // Tombstones carry no source block: they go where their topic's events go.
+    table = known->second;
+  } else {
     reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
     return;
   }

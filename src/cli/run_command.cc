@@ -1,0 +1,141 @@
+#include "cli/run_command.h"
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+#include "connectors/kafka/kafka_source.h"
+#include "core/logging.h"
+#include "decode/debezium_decoder.h"
+#include "dlq/kafka_dead_letter_producer.h"
+#include "pipeline/pipeline.h"
+#include "route/router.h"
+#include "sinks/postgres/postgres_sink.h"
+
+namespace sluice::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+
+// Waits for SIGTERM/SIGINT on its own thread: the first asks the pipeline to
+// finish and commit the current batch; the second exits at once, committing
+// nothing more. The signals are blocked in every other thread.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(Pipeline* pipeline) : pipeline_(pipeline) {
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+  }
+  void set_pipeline(Pipeline* pipeline) { pipeline_.store(pipeline); }
+  bool stop_requested() const { return signals_ > 0; }
+
+  static void block_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+ private:
+  void watch() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    timespec timeout{0, 200'000'000};
+    while (!done_) {
+      int signal = sigtimedwait(&set, nullptr, &timeout);
+      if (signal != SIGTERM && signal != SIGINT) continue;
+      if (++signals_ > 1) {
+        logging::get("pipeline")->warn("second signal: exiting now without committing the current batch");
+        std::_Exit(kExitRuntime);
+      }
+      logging::get("pipeline")->info("signal {}: finishing the current batch, then exiting", signal);
+      if (Pipeline* pipeline = pipeline_.load()) pipeline->request_stop();
+    }
+  }
+
+  std::atomic<Pipeline*> pipeline_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> signals_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run_command(const Config& config, bool until_caught_up) {
+  auto log = logging::get("pipeline");
+  SignalWatcher::block_signals();
+  SignalWatcher signals(nullptr);
+
+  auto router = Router::create(config.sink.table_name_format);
+  if (!router) {
+    std::cerr << "sluice: " << router.error().message << "\n";
+    return 2;
+  }
+
+  // PostgreSQL may still be starting: wait for it, as for any transient failure.
+  std::unique_ptr<pg::PostgresSink> sink;
+  auto delay = config.errors.retry_backoff_initial;
+  while (!sink) {
+    auto opened = pg::PostgresSink::open(config);
+    if (opened) {
+      sink = std::move(*opened);
+      break;
+    }
+    if (opened.error().error_class != ErrorClass::kTransient) {
+      std::cerr << "sluice: " << opened.error().message << "\n";
+      return kExitRuntime;
+    }
+    log->warn("PostgreSQL not reachable, retrying in {} ms: {}", delay.count(), opened.error().message);
+    if (signals.stop_requested()) return kExitOk;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, config.errors.retry_backoff_max);
+  }
+
+  std::unique_ptr<dlq::KafkaDeadLetterProducer> dead_letters;
+  if (!config.errors.dlq_topic.empty()) {
+    auto producer = dlq::KafkaDeadLetterProducer::create(config.kafka, config.errors, config.errors.dlq_topic);
+    if (!producer) {
+      std::cerr << "sluice: " << producer.error().message << "\n";
+      return kExitRuntime;
+    }
+    dead_letters = std::move(*producer);
+  }
+
+  DebeziumDecoder decoder(config.decoder);
+  PipelineParts parts;
+  parts.sink = sink.get();
+  parts.dead_letters = dead_letters.get();
+  parts.decode = [&decoder](const RawRecord& record) { return decoder.decode(record); };
+  Pipeline pipeline(config, std::move(*router), std::move(parts));
+
+  auto source = kafka::KafkaSource::create(config.kafka, pipeline);
+  if (!source) {
+    std::cerr << "sluice: " << source.error().message << "\n";
+    return kExitRuntime;
+  }
+  pipeline.attach(**source);
+  signals.set_pipeline(&pipeline);
+  if (signals.stop_requested()) pipeline.request_stop();
+
+  log->info("sluice running: group {}, {} -> PostgreSQL{}", config.kafka.group_id(),
+            config.kafka.topics_regex.empty() ? std::to_string(config.kafka.topics.size()) + " topic(s)"
+                                              : "topics matching " + config.kafka.topics_regex,
+            until_caught_up ? " (until caught up)" : "");
+  Status status = pipeline.run(until_caught_up);
+  signals.set_pipeline(nullptr);
+  if (!status) {
+    std::cerr << "sluice: stopped: " << status.error().message << "\n";
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+}  // namespace sluice::cli
