@@ -230,8 +230,15 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
   std::map<TopicPartition, Watermarks> ends;
   for (const auto& tp : partitions) {
     int64_t low = 0, high = 0;
-    RdKafka::ErrorCode code =
-        consumer_->query_watermark_offsets(tp.topic, tp.partition.value, &low, &high, static_cast<int>(timeout.count()));
+    // Fetch responses carry both watermarks; asking the broker instead would
+    // queue behind the long-polling fetch on the same connection (up to
+    // fetch.wait.max.ms per partition).
+    RdKafka::ErrorCode code = consumer_->get_watermark_offsets(tp.topic, tp.partition.value, &low, &high);
+    if (code == RdKafka::ERR_NO_ERROR && low >= 0 && high >= 0) {
+      ends[tp] = Watermarks{Offset{low}, Offset{high}};
+      continue;
+    }
+    code = consumer_->query_watermark_offsets(tp.topic, tp.partition.value, &low, &high, static_cast<int>(timeout.count()));
     if (code != RdKafka::ERR_NO_ERROR) {
       return kafka_error(code, "reading the end offset of " + tp.topic + "[" + std::to_string(tp.partition.value) + "]");
     }

@@ -52,6 +52,9 @@ class Source {
   virtual void resume_all() = 0;
 
   virtual std::vector<TopicPartition> assignment() const = 0;
+  // Low and high watermarks of `partitions`. May answer from what the last
+  // fetch responses reported (at most a fetch wait old) and asks the broker,
+  // waiting up to `timeout`, only for partitions it has not fetched yet.
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
   // Leaves the group, revoking everything through the listener. Idempotent.
