@@ -202,6 +202,18 @@ void Pipeline::process(const RawRecord& record) {
   } else if (auto known = table_of_topic_.find(event.origin.topic); known != table_of_topic_.end()) {
     // Tombstones carry no source block: they go where their topic's events go.
     table = known->second;
+  } else if (event.tombstone) {
+    // table.name.format needs the source block and no event of this topic
+    // has been seen since start-up. Debezium writes the delete before its
+    // tombstone, and that delete sits at a lower, already committed offset:
+    // the row is gone, so the tombstone has nothing left to do.
+    if (tombstones_skipped_.insert(event.origin.topic).second) {
+      log()->info("tombstones of {} skipped until an event with a source block names their table "
+                  "(their delete events were applied before)", event.origin.topic);
+    }
+    counters_.skipped.fetch_add(1, std::memory_order_relaxed);
+    ++open_.batch.skipped;
+    return;
   } else {
     reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
     return;

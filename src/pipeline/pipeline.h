@@ -117,6 +117,7 @@ class Pipeline final : public PartitionListener {
   std::optional<Error> pending_fatal_;  // errors.tolerance = none hit a reject
   std::map<TopicPartition, Offset> committed_next_;
   std::map<std::string, TableName> table_of_topic_;  // last routed table per topic
+  std::set<std::string> tombstones_skipped_;         // topics whose unroutable tombstones were skipped
   std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
 
   // Shared between the threads, under mutex_.
