@@ -6,3 +6,7 @@ sluice_add_test(unit_validate LABEL unit
 sluice_add_test(unit_target_catalog LABEL unit
   SOURCES unit/validate/target_catalog_test.cc
   LIBS sluice::postgres)
+find_package(OpenSSL REQUIRED)
+sluice_add_test(integration_validate LABEL integration
+  SOURCES integration/validate_test.cc
+  LIBS sluice::dlq OpenSSL::Crypto)
