@@ -1,7 +1,7 @@
 #include "validate/masker.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -66,11 +66,49 @@ Result<std::unique_ptr<Masker>> Masker::create(const Config& config, RejectCount
   return masker;
 }
 
+void Masker::DigestDeleter::operator()(EVP_MD* digest) const { EVP_MD_free(digest); }
+void Masker::ContextDeleter::operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+
+Masker::Masker(std::string key, RejectCounters* counters) : counters_(counters) {
+  // HMAC (RFC 2104) with the inner and outer pad states computed once, so a
+  // value costs two digest copies and finals instead of a key set-up.
+  digest_.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  constexpr size_t kBlock = 64;
+  std::string block = std::move(key);
+  if (block.size() > kBlock) {
+    unsigned char shortened[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(block.data(), block.size(), shortened, &length, digest_.get(), nullptr);
+    block.assign(reinterpret_cast<const char*>(shortened), length);
+  }
+  block.resize(kBlock, '\0');
+  std::string inner_pad(kBlock, '\0'), outer_pad(kBlock, '\0');
+  for (size_t i = 0; i < kBlock; ++i) {
+    inner_pad[i] = static_cast<char>(block[i] ^ 0x36);
+    outer_pad[i] = static_cast<char>(block[i] ^ 0x5c);
+  }
+  inner_.reset(EVP_MD_CTX_new());
+  outer_.reset(EVP_MD_CTX_new());
+  EVP_DigestInit_ex(inner_.get(), digest_.get(), nullptr);
+  EVP_DigestUpdate(inner_.get(), inner_pad.data(), kBlock);
+  EVP_DigestInit_ex(outer_.get(), digest_.get(), nullptr);
+  EVP_DigestUpdate(outer_.get(), outer_pad.data(), kBlock);
+  OPENSSL_cleanse(block.data(), block.size());
+  OPENSSL_cleanse(inner_pad.data(), inner_pad.size());
+  OPENSSL_cleanse(outer_pad.data(), outer_pad.size());
+}
+
 std::string Masker::hash(std::string_view value) const {
+  thread_local std::unique_ptr<EVP_MD_CTX, ContextDeleter> work(EVP_MD_CTX_new());
+  unsigned char inner[EVP_MAX_MD_SIZE];
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(value.data()),
-       value.size(), digest, &length);
+  unsigned int inner_length = 0, length = 0;
+  EVP_MD_CTX_copy_ex(work.get(), inner_.get());
+  EVP_DigestUpdate(work.get(), value.data(), value.size());
+  EVP_DigestFinal_ex(work.get(), inner, &inner_length);
+  EVP_MD_CTX_copy_ex(work.get(), outer_.get());
+  EVP_DigestUpdate(work.get(), inner, inner_length);
+  EVP_DigestFinal_ex(work.get(), digest, &length);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(length * 2, '0');
   for (unsigned int i = 0; i < length; ++i) {

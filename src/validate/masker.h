@@ -25,6 +25,11 @@
 #include "sluice/reject.h"
 #include "validate/reject_counters.h"
 
+struct evp_md_st;
+struct evp_md_ctx_st;
+using EVP_MD = evp_md_st;
+using EVP_MD_CTX = evp_md_ctx_st;
+
 namespace sluice::validate {
 
 enum class MaskAction { kHash, kRedact, kDrop };
@@ -65,13 +70,23 @@ class Masker {
     std::optional<std::string> key_violation;       // column redacted/dropped in a key row
   };
 
-  Masker(std::string key, RejectCounters* counters) : key_(std::move(key)), counters_(counters) {}
+  Masker(std::string key, RejectCounters* counters);
 
   std::shared_ptr<const SchemaPlan> plan_for(const std::shared_ptr<const RowSchema>& schema,
                                              const std::vector<ColumnMask>& masks, bool key_row) const;
   void mask_row(Row& row, const SchemaPlan& plan) const;
 
-  std::string key_;  // never logged
+  struct DigestDeleter {
+    void operator()(EVP_MD* digest) const;
+  };
+  struct ContextDeleter {
+    void operator()(EVP_MD_CTX* context) const;
+  };
+  // SHA-256 states after the key's inner and outer pads; the key itself is
+  // not kept.
+  std::unique_ptr<EVP_MD, DigestDeleter> digest_;
+  std::unique_ptr<EVP_MD_CTX, ContextDeleter> inner_;
+  std::unique_ptr<EVP_MD_CTX, ContextDeleter> outer_;
   RejectCounters* counters_;
   std::unordered_map<TableName, std::vector<ColumnMask>> masks_;
 

@@ -152,7 +152,9 @@ Result<Rule> Rule::parse(std::string_view written) {
     size_t n = 0;
     auto [end, ec] = std::from_chars(argument.data(), argument.data() + argument.size(), n);
     if (ec != std::errc() || end != argument.data() + argument.size() || argument.empty()) {
-      return bad("'" + std::string(argument) + "' is not a non-negative integer");
+      std::string why(1, '\'');
+      why.append(argument).append("' is not a non-negative integer");
+      return bad(why);
     }
     rule.kind_ = RuleKind::kMaxLength;
     rule.max_length_ = n;
@@ -179,7 +181,10 @@ std::optional<std::string> Rule::check(const Datum* value, const Column* column)
       return std::nullopt;
     }
     case RuleKind::kRegex:
-      if (RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *regex_)) return std::nullopt;
+      // Match() without submatches runs the DFA only: linear in the value.
+      if (regex_->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::ANCHOR_BOTH, nullptr, 0)) {
+        return std::nullopt;
+      }
       return std::string();
     case RuleKind::kIn: {
       for (const Choice& choice : *choices_) {

@@ -1,6 +1,7 @@
 #include "validate/validator_chain.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/logging.h"
 #include "route/router.h"
@@ -12,6 +13,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxShownCharacters = 64;
 constexpr size_t kBindingsPerTable = 8;
+
+std::atomic<uint64_t> next_chain_id{1};
 
 bool binary_type(FieldType type) {
   return type == FieldType::kBytes || type == FieldType::kBits || type == FieldType::kGeometry;
@@ -125,7 +128,8 @@ ValidatorChain::ValidatorChain(const Config& config, TargetCatalog* catalog, Opt
       field_include_(config.sink.field_include),
       field_exclude_(config.sink.field_exclude),
       catalog_(catalog),
-      options_(options) {}
+      options_(options),
+      id_(next_chain_id.fetch_add(1)) {}
 
 Result<std::unique_ptr<ValidatorChain>> ValidatorChain::create(const Config& config, TargetCatalog* catalog,
                                                                std::vector<std::string>* notes) {
@@ -312,11 +316,23 @@ std::optional<Reject> ValidatorChain::check(const ChangeEvent& event) const {
   }
   const Row& after = *event.after;
 
-  auto found = rules_.find(event.table);
-  const TableRules* rules = found == rules_.end() ? nullptr : &found->second;
-  if (rules == nullptr && catalog_ == nullptr) return std::nullopt;
-  std::shared_ptr<const Binding> binding = bind(event, rules);
-  if (!binding) return std::nullopt;
+  // Fast path: the binding of the previous event on this thread, when it is
+  // for the same table, topic and schema (the common case of a steady stream).
+  thread_local LastBinding last;
+  std::shared_ptr<const Binding> binding;
+  if (last.chain_id == id_ && last.binding && last.binding->schema.get() == after.schema.get() &&
+      last.binding->table == event.table && last.binding->topic == event.origin.topic &&
+      (catalog_ == nullptr || Clock::now() < last.binding->valid_until)) {
+    binding = last.binding;
+  } else {
+    auto found = rules_.find(event.table);
+    const TableRules* table_rules = found == rules_.end() ? nullptr : &found->second;
+    if (table_rules == nullptr && catalog_ == nullptr) return std::nullopt;
+    binding = bind(event, table_rules);
+    last.chain_id = id_;
+    last.binding = binding;
+  }
+  const TableRules* rules = binding->rules;
 
   const auto& columns = after.schema->columns;
   for (int index : binding->primary_key) {
@@ -442,8 +458,11 @@ std::shared_ptr<const ValidatorChain::Binding> ValidatorChain::make_binding(cons
                                                                             const TableState& state) const {
   auto binding = std::make_shared<Binding>();
   binding->schema = event.after->schema;
+  binding->table = event.table;
   binding->topic = event.origin.topic;
+  binding->rules = rules;
   binding->generation = state.generation;
+  binding->valid_until = catalog_ == nullptr ? Clock::time_point::max() : state.described + options_.catalog_refresh;
   const RowSchema& schema = *binding->schema;
   if (rules != nullptr) {
     for (const ColumnRules& column : rules->columns) binding->rule_columns.push_back(schema.index_of(column.column));

@@ -77,11 +77,19 @@ class ValidatorChain final : public Validator {
   // What is known about one (table, after-image schema): resolved once.
   struct Binding {
     std::shared_ptr<const RowSchema> schema;
+    TableName table;
     std::string topic;
+    const TableRules* rules = nullptr;  // of this chain; null: no configured rules
     uint64_t generation = 0;
+    std::chrono::steady_clock::time_point valid_until;  // the target description is re-read after this
     std::vector<std::optional<Fit>> fits;  // per after column; nullopt: not checked
     std::vector<int> rule_columns;         // per TableRules column: after index or -1
     std::vector<int> primary_key;          // after indexes of the target's primary key
+  };
+  // The binding the previous event on a thread used, tagged with its chain.
+  struct LastBinding {
+    uint64_t chain_id = 0;
+    std::shared_ptr<const Binding> binding;
   };
   struct TableState {
     std::shared_ptr<const TargetTable> target;  // null: unknown or absent
@@ -108,6 +116,7 @@ class ValidatorChain final : public Validator {
   std::vector<std::pair<std::string, std::string>> field_exclude_;
   TargetCatalog* catalog_;
   Options options_;
+  const uint64_t id_;  // unique per chain, for the per-thread fast path
   std::unordered_map<TableName, TableRules> rules_;
   size_t rule_count_ = 0;
 

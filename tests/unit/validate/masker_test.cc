@@ -32,6 +32,10 @@ TEST(Masker, HashIsHmacSha256Hex) {
   auto masker = masker_for({});
   EXPECT_EQ(masker->hash("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // RFC 4231, test case 6: a key longer than the block is hashed first.
+  auto long_key = masker_for({}, std::string(131, '\xaa'));
+  EXPECT_EQ(long_key->hash("Test Using Larger Than Block-Size Key - Hash Key First"),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST(Masker, HashIsDeterministicAndKeyed) {
