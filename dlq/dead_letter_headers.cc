@@ -8,7 +8,7 @@ bool is_dead_letter_header(std::string_view name) {
 
 HeaderList dead_letter_headers(const RawRecord& record, const Reject& reject, const DeadLetterContext& context) {
   HeaderList headers;
-  headers.reserve(record.headers.size() + 9);
+  headers.reserve(record.headers.size() + 10);
   for (const RecordHeader& header : record.headers) {
     if (is_dead_letter_header(header.key)) continue;
     headers.emplace_back(std::string(header.key),
@@ -22,6 +22,7 @@ HeaderList dead_letter_headers(const RawRecord& record, const Reject& reject, co
   headers.emplace_back(std::string(kHeaderExceptionMessage), reject.message);
   headers.emplace_back(std::string(kHeaderRule), reject.rule);
   headers.emplace_back(std::string(kHeaderTable), reject.table);
+  if (!reject.column.empty()) headers.emplace_back(std::string(kHeaderColumn), reject.column);
   headers.emplace_back(std::string(kHeaderTimestamp), std::to_string(context.now_ms));
   headers.emplace_back(std::string(kHeaderAttempt), std::to_string(context.attempt));
   return headers;

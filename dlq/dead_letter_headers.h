@@ -22,6 +22,8 @@ inline constexpr std::string_view kHeaderStage = "__connect.errors.stage";
 inline constexpr std::string_view kHeaderExceptionMessage = "__connect.errors.exception.message";
 inline constexpr std::string_view kHeaderRule = "sluice.errors.rule";
 inline constexpr std::string_view kHeaderTable = "sluice.errors.table";
+// The offending column, when the reject names one (validators).
+inline constexpr std::string_view kHeaderColumn = "sluice.errors.column";
 inline constexpr std::string_view kHeaderTimestamp = "sluice.errors.timestamp";
 inline constexpr std::string_view kHeaderAttempt = "sluice.errors.attempt";
 

@@ -66,6 +66,10 @@ struct ErrorsConfig {
   ErrorsTolerance tolerance = ErrorsTolerance::kAll;
   std::string dlq_topic;            // `errors.deadletterqueue.topic.name`
   bool context_headers = true;      // `errors.deadletterqueue.context.headers.enable`
+  // `errors.deadletterqueue.mask`: mask dead-letter keys and values like the
+  // table rows. Protects the DLQ topic, but a masked record no longer replays
+  // to its original values (see README, Masking).
+  bool dlq_mask = false;
   // Backoff for transient failures: first wait, doubled up to the cap.
   std::chrono::milliseconds retry_backoff_initial{100};
   std::chrono::milliseconds retry_backoff_max{10000};

@@ -11,6 +11,8 @@
 #include "core/logging.h"
 #include "sluice/config.h"
 #include "sluice/version.h"
+#include "validate/masker.h"
+#include "validate/validator_chain.h"
 
 namespace {
 
@@ -25,6 +27,18 @@ int not_available(const char* command, const char* issue) {
 }
 
 int check_config(const sluice::Config& config) {
+  // Rules and masks: syntax, patterns, and tables the configured topics route to.
+  std::string problems;
+  if (auto validators = sluice::validate::ValidatorChain::create(config, nullptr); !validators) {
+    problems = validators.error().message;
+  }
+  if (auto masker = sluice::validate::Masker::create(config); !masker) {
+    problems += (problems.empty() ? "" : "\n") + masker.error().message;
+  }
+  if (!problems.empty()) {
+    std::cerr << "sluice: bad configuration:\n" << problems << "\n";
+    return kExitUsage;
+  }
   std::cout << "configuration is valid; effective configuration (secrets masked):\n";
   for (const auto& [key, value] : config.effective) std::cout << "  " << key << " = " << value << "\n";
   std::cout << "note: connectivity checks (PostgreSQL, broker) are not available yet in this build\n";

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 #include "pipeline/pipeline.h"
 #include "route/router.h"
 #include "sinks/postgres/postgres_sink.h"
+#include "sinks/postgres/postgres_target_catalog.h"
+#include "validate/masker.h"
+#include "validate/validator_chain.h"
 
 namespace sluice::cli {
 namespace {
@@ -74,6 +78,12 @@ int run_command(const Config& config, bool until_caught_up) {
   SignalWatcher::block_signals();
   SignalWatcher signals(nullptr);
 
+  // Rule syntax first: a typo should not wait for PostgreSQL.
+  if (auto rules = validate::ValidatorChain::create(config, nullptr); !rules) {
+    std::cerr << "sluice: bad configuration:\n" << rules.error().message << "\n";
+    return 2;
+  }
+
   auto router = Router::create(config.sink.table_name_format);
   if (!router) {
     std::cerr << "sluice: " << router.error().message << "\n";
@@ -99,6 +109,25 @@ int run_command(const Config& config, bool until_caught_up) {
     delay = std::min(delay * 2, config.errors.retry_backoff_max);
   }
 
+  // Validators and masking: rules were checked by load_config's caller only
+  // for syntax; here the tables and columns they name are checked too.
+  pg::PostgresTargetCatalog catalog(config.connection);
+  std::vector<std::string> notes;
+  auto validators = validate::ValidatorChain::create(config, &catalog, &notes);
+  if (!validators) {
+    bool configuration = validators.error().reason == "bad_configuration";
+    std::cerr << "sluice: " << (configuration ? "bad configuration:\n" : "") << validators.error().message << "\n";
+    return configuration ? 2 : kExitRuntime;
+  }
+  for (const std::string& note : notes) logging::get("validate")->warn("{}", note);
+  auto masker = validate::Masker::create(config, &(*validators)->counters());
+  if (!masker) {
+    std::cerr << "sluice: bad configuration:\n" << masker.error().message << "\n";
+    return 2;
+  }
+  log->info("validation: {} rule(s), {} table(s) with masks{}", (*validators)->rule_count(), config.masks.size(),
+            config.errors.dlq_mask ? ", dead-letter records masked" : "");
+
   std::unique_ptr<dlq::KafkaDeadLetterProducer> dead_letters;
   if (!config.errors.dlq_topic.empty()) {
     auto producer = dlq::KafkaDeadLetterProducer::create(config.kafka, config.errors, config.errors.dlq_topic);
@@ -113,6 +142,13 @@ int run_command(const Config& config, bool until_caught_up) {
   PipelineParts parts;
   parts.sink = sink.get();
   parts.dead_letters = dead_letters.get();
+  std::optional<validate::MaskingDeadLetterSink> masked_dead_letters;
+  if (dead_letters && config.errors.dlq_mask && !(*masker)->empty()) {
+    masked_dead_letters.emplace(*dead_letters, **masker);
+    parts.dead_letters = &*masked_dead_letters;
+  }
+  parts.validators.push_back(validators->get());
+  if (!(*masker)->empty()) parts.masker = masker->get();
   parts.decode = [&decoder](const RawRecord& record) { return decoder.decode(record); };
   Pipeline pipeline(config, std::move(*router), std::move(parts));
 
@@ -131,6 +167,9 @@ int run_command(const Config& config, bool until_caught_up) {
             until_caught_up ? " (until caught up)" : "");
   Status status = pipeline.run(until_caught_up);
   signals.set_pipeline(nullptr);
+  for (const auto& count : (*validators)->counters().snapshot()) {
+    log->info("rejected by validation: {} x {} in {}", count.rejected, count.rule, count.table);
+  }
   if (!status) {
     std::cerr << "sluice: stopped: " << status.error().message << "\n";
     return kExitRuntime;

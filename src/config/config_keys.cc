@@ -185,6 +185,9 @@ std::vector<KeySpec> build_specs() {
                }});
   s.push_back({"errors.deadletterqueue.context.headers.enable", "true", false, "add __connect.errors.* headers",
                [](C& c, const std::string& v) -> R { return parse_bool(v, c.errors.context_headers); }});
+  s.push_back({"errors.deadletterqueue.mask", "false", false,
+               "mask dead-letter records too (mask.*); masked records cannot replay their original values",
+               [](C& c, const std::string& v) -> R { return parse_bool(v, c.errors.dlq_mask); }});
   s.push_back({"errors.retry.backoff.initial.ms", "100", false, "first wait after a transient failure",
                [](C& c, const std::string& v) -> R { return parse_ms(v, c.errors.retry_backoff_initial, 1); }});
   s.push_back({"errors.retry.delay.max.ms", "10000", false, "cap of the exponential backoff",

@@ -226,6 +226,12 @@ void Pipeline::process(const RawRecord& record) {
       return;
     }
   }
+  if (parts_.masker != nullptr) {
+    if (auto rejected = parts_.masker->apply(event)) {
+      reject(record, std::move(*rejected));
+      return;
+    }
+  }
   in_flight_bytes_ += record_bytes(record);
   open_.batch.entries.push_back(BatchEntry{record, std::move(event)});
 }

@@ -28,6 +28,7 @@
 #include "sluice/sink.h"
 #include "sluice/source.h"
 #include "sluice/validator.h"
+#include "validate/masker.h"
 
 namespace sluice {
 
@@ -53,6 +54,8 @@ struct PipelineParts {
   DeadLetterSink* dead_letters = nullptr;  // required unless errors.tolerance = none
   DecodeFunction decode;                   // required
   std::vector<const Validator*> validators;
+  // Applied after the validators, before the batch; may reject (stage validate).
+  const validate::Masker* masker = nullptr;
 };
 
 class Pipeline final : public PartitionListener {

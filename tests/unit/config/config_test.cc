@@ -129,6 +129,30 @@ TEST(Config, HashMaskNeedsAKey) {
   EXPECT_NE(config.error().message.find("mask.key: required"), std::string::npos);
 }
 
+TEST(Config, MaskKeyFromAFileIsNeverShown) {
+  std::string path = (std::filesystem::temp_directory_path() / "sluice_mask_key_test").string();
+  {
+    std::ofstream out(path);
+    out << "hmac-key-from-file\n";
+  }
+  auto config = parse_config_text(std::string(kMinimal) + "mask.customers.email = hash\nmask.key.file = " + path +
+                                  "\nerrors.deadletterqueue.mask = true\n");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->mask_key, "hmac-key-from-file");
+  EXPECT_TRUE(config->errors.dlq_mask);
+  for (const auto& [key, value] : config->effective) EXPECT_EQ(value.find("hmac-key"), std::string::npos) << key;
+}
+
+TEST(Config, DeadLetterMaskingIsOffByDefault) {
+  auto config = parse_config_text(kMinimal);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_FALSE(config->errors.dlq_mask);
+  auto bad = parse_config_text(std::string(kMinimal) + "errors.deadletterqueue.mask = yes\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("errors.deadletterqueue.mask: 'yes' is not true or false"), std::string::npos);
+}
+
 TEST(Config, MalformedLineIsReportedWithItsNumber) {
   auto config = parse_config_text(std::string(kMinimal) + "this line has no equals sign\n");
   ASSERT_FALSE(config);

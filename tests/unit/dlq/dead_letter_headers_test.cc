@@ -30,6 +30,7 @@ TEST(DeadLetterHeaders, ContextHeadersUseConnectAndSluiceNames) {
   EXPECT_EQ(headers.at("__connect.errors.exception.message"), "quantity = -5 violates min:0");
   EXPECT_EQ(headers.at("sluice.errors.rule"), "min:0");
   EXPECT_EQ(headers.at("sluice.errors.table"), "orders");
+  EXPECT_EQ(headers.at("sluice.errors.column"), "quantity");
   EXPECT_EQ(headers.at("sluice.errors.timestamp"), "1700000001234");
   EXPECT_EQ(headers.at("sluice.errors.attempt"), "1");
 }
@@ -43,6 +44,7 @@ TEST(DeadLetterHeaders, EarlierErrorHeadersAreReplacedOnAReplayFailure) {
   EXPECT_EQ(headers.at("__connect.errors.topic"), "orders");
   EXPECT_EQ(headers.at("__connect.errors.offset"), "99");
   EXPECT_EQ(headers.at("__connect.errors.stage"), "sink");
+  EXPECT_FALSE(headers.contains("sluice.errors.column"));  // the reject names no column
 }
 
 TEST(DeadLetterHeaders, ContextHeadersCanBeTurnedOff) {
