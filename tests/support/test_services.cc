@@ -250,6 +250,83 @@ std::optional<std::string> query_value(const std::string& url, const std::string
   return rows[0][0];
 }
 
+void copy_in(const std::string& url, const std::string& copy_statement, const std::string& data) {
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(url.c_str()), PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error("cannot connect to " + url + ": " + PQerrorMessage(conn.get()));
+  }
+  std::unique_ptr<PGresult, void (*)(PGresult*)> started(PQexec(conn.get(), copy_statement.c_str()), PQclear);
+  if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+    throw std::runtime_error(copy_statement + ": " + PQresultErrorMessage(started.get()));
+  }
+  if (PQputCopyData(conn.get(), data.data(), static_cast<int>(data.size())) != 1 ||
+      PQputCopyEnd(conn.get(), nullptr) != 1) {
+    throw std::runtime_error(copy_statement + ": " + PQerrorMessage(conn.get()));
+  }
+  while (PGresult* raw = PQgetResult(conn.get())) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> result(raw, PQclear);
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      throw std::runtime_error(copy_statement + ": " + PQresultErrorMessage(result.get()));
+    }
+  }
+}
+
+SluiceProcess::SluiceProcess(const std::vector<std::string>& arguments, std::string log_path)
+    : log_path_(std::move(log_path)) {
+  std::string binary = executable_path("sluice");
+  std::vector<std::string> argv_storage = arguments;
+  argv_storage.insert(argv_storage.begin(), binary);
+  std::vector<char*> argv;
+  for (auto& argument : argv_storage) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    ::execv(binary.c_str(), argv.data());
+    std::_Exit(127);
+  }
+}
+
+SluiceProcess::~SluiceProcess() {
+  if (pid_ > 0 && !exit_code_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+std::optional<int> SluiceProcess::wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!exit_code_) {
+    int status = 0;
+    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return exit_code_;
+}
+
+void SluiceProcess::send_signal(int signal) const {
+  if (!exit_code_) ::kill(pid_, signal);
+}
+
+std::string SluiceProcess::log() const {
+  std::ifstream in(log_path_, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
 std::string executable_path(const std::string& name) {
   if (name == "sluice") return SLUICE_BINARY_PATH;
   if (name == "sluice-dev-broker") return SLUICE_DEV_BROKER_PATH;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,31 @@ using SqlRow = std::vector<std::optional<std::string>>;
 std::vector<SqlRow> query(const std::string& url, const std::string& sql);
 // The single value of a one-row, one-column query.
 std::optional<std::string> query_value(const std::string& url, const std::string& sql);
+
+// Runs `copy_statement` (COPY ... FROM STDIN) on `url` with `data` as input.
+void copy_in(const std::string& url, const std::string& copy_statement, const std::string& data);
+
+// A sluice process started by a test; stdout and stderr go to `log_path`.
+// Killed (SIGKILL) when destroyed while still running.
+class SluiceProcess {
+ public:
+  SluiceProcess(const std::vector<std::string>& arguments, std::string log_path);
+  ~SluiceProcess();
+  SluiceProcess(const SluiceProcess&) = delete;
+  SluiceProcess& operator=(const SluiceProcess&) = delete;
+
+  // The exit code (128 + signal when killed by one), or nullopt while it still
+  // runs after `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void send_signal(int signal) const;
+  std::string log() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
 
 // Path of a built executable of this project ("sluice", "sluice-dev-broker").
 std::string executable_path(const std::string& name);
