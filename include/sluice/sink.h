@@ -23,7 +23,8 @@ struct SinkReject {
 
 struct ApplyStats {
   size_t applied = 0;  // events whose effect reached the table
-  size_t skipped = 0;  // events skipped (stale, deletes disabled, ...)
+  size_t skipped = 0;  // events skipped (stale, deletes disabled, ...), stale ones included
+  size_t stale = 0;    // of those, events older than what the row already holds (stale-event guard)
   std::vector<SinkReject> rejects;
 };
 

@@ -448,6 +448,7 @@ bool Pipeline::apply_batch(Batch& batch) {
     if (applied) {
       counters_.applied.fetch_add(applied->applied, std::memory_order_relaxed);
       counters_.skipped.fetch_add(applied->skipped, std::memory_order_relaxed);
+      counters_.skipped_stale.fetch_add(applied->stale, std::memory_order_relaxed);
       counters_.rejected_sink.fetch_add(applied->rejects.size(), std::memory_order_relaxed);
       counters_.batches.fetch_add(1, std::memory_order_relaxed);
       counters_.last_commit_ms.store(wall_ms(), std::memory_order_relaxed);

@@ -38,6 +38,7 @@ struct PipelineCounters {
   std::atomic<uint64_t> consumed{0};
   std::atomic<uint64_t> applied{0};
   std::atomic<uint64_t> skipped{0};
+  std::atomic<uint64_t> skipped_stale{0};  // part of skipped: older than the row (stale-event guard)
   std::atomic<uint64_t> rejected_decode{0};
   std::atomic<uint64_t> rejected_validate{0};
   std::atomic<uint64_t> rejected_sink{0};
