@@ -23,8 +23,9 @@ const std::set<std::string>& consumer_only_properties() {
   return properties;
 }
 
-// The record's original coordinates: its own, or those a dead-letter record
-// carries when it is being re-dead-lettered by a replay.
+// The record's original coordinates: its own, or, for a record replayed from
+// a dead-letter topic, those of its lineage. Headers a record arrives with are
+// never trusted for this: anyone can write them.
 struct Origin {
   std::string topic;
   int32_t partition;
@@ -32,18 +33,8 @@ struct Origin {
 };
 
 Origin origin_of(const RawRecord& record) {
-  Origin origin{std::string(record.topic), record.partition.value, record.offset.value};
-  for (const RecordHeader& header : record.headers) {
-    if (!header.value) continue;
-    try {
-      if (header.key == kHeaderTopic) origin.topic = std::string(*header.value);
-      if (header.key == kHeaderPartition) origin.partition = std::stoi(std::string(*header.value));
-      if (header.key == kHeaderOffset) origin.offset = std::stoll(std::string(*header.value));
-    } catch (const std::exception&) {
-      // A malformed header from elsewhere: keep the record's own coordinates.
-    }
-  }
-  return origin;
+  if (record.lineage) return Origin{record.lineage->topic, record.lineage->partition.value, record.lineage->offset.value};
+  return Origin{std::string(record.topic), record.partition.value, record.offset.value};
 }
 
 int64_t system_now_ms() {

@@ -1,11 +1,10 @@
 #include "kafka_source.h"
 
-#include <librdkafka/rdkafka.h>
-
 #include <thread>
 
 #include "core/logging.h"
 #include "error_mapping.h"
+#include "message_record.h"
 
 namespace sluice::kafka {
 namespace {
@@ -23,20 +22,6 @@ struct PartitionList {
   std::vector<RdKafka::TopicPartition*> items;
   ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
 };
-
-// Fills record.headers with views into the message's own header storage.
-void attach_headers(RdKafka::Message& message, RawRecord& record) {
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(message.c_ptr(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || headers == nullptr) return;
-  const char* name = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    RecordHeader header{name, std::nullopt};
-    if (value != nullptr) header.value = std::string_view(static_cast<const char*>(value), size);
-    record.headers.push_back(header);
-  }
-}
 
 }  // namespace
 
@@ -174,23 +159,7 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
       log()->warn("{}", error.message);
       break;
     }
-    RawRecord record;
-    record.partition = Partition{message->partition()};
-    record.offset = Offset{message->offset()};
-    record.timestamp_ms = message->timestamp().timestamp;
-    if (message->key_pointer() != nullptr) {
-      record.key = std::string_view(static_cast<const char*>(message->key_pointer()), message->key_len());
-    }
-    if (message->payload() != nullptr) {
-      record.value = std::string_view(static_cast<const char*>(message->payload()), message->len());
-    }
-    attach_headers(*message, record);
-    // topic_name() returns a temporary std::string; keep the topic alive with the message.
-    auto owner = std::make_shared<std::pair<std::shared_ptr<RdKafka::Message>, std::string>>(message,
-                                                                                                message->topic_name());
-    record.topic = owner->second;
-    record.owner = std::move(owner);
-    records.push_back(std::move(record));
+    records.push_back(raw_record_of(std::move(message)));
   }
   return records;
 }

@@ -51,6 +51,14 @@ struct SinkConfig {
   std::vector<std::pair<std::string, std::string>> field_include;
   std::vector<std::pair<std::string, std::string>> field_exclude;
   std::string offsets_table = "sluice_offsets";
+  // Stale-event guard (`stale.guard.enabled`): each keyed row carries the
+  // source position of the event that last wrote it (`stale.guard.column`),
+  // deletes leave their position in `stale.guard.table`, and an event older
+  // than either is skipped. Costs one bytea column per row and a keyed join
+  // per batch; see README "Stale-event guard".
+  bool stale_guard = true;
+  std::string stale_guard_column = "__sluice_position";
+  std::string stale_guard_table = "sluice_deletes";
 };
 
 struct DecoderConfig {
@@ -82,6 +90,15 @@ struct PipelineConfig {
   std::chrono::milliseconds shutdown_timeout{10000};
 };
 
+// `sluice replay`: where records that fail again go, and whose progress it tracks.
+struct ReplayConfig {
+  // `replay.parking.topic`; empty means "<dead-letter topic>.parking".
+  std::string parking_topic;
+  // `replay.group.id`; empty means "<kafka.group.id>.replay". Its offsets (in
+  // offsets.table) let a stopped replay resume and a second replay find nothing.
+  std::string group_id;
+};
+
 struct ObservabilityConfig {
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no HTTP endpoint
   LogFormat log_format = LogFormat::kText;
@@ -104,6 +121,7 @@ struct Config {
   ErrorsConfig errors;
   PipelineConfig pipeline;
   ObservabilityConfig observability;
+  ReplayConfig replay;
   std::vector<ColumnSetting> validate_rules;  // `validate.<table>.<column>`
   std::vector<ColumnSetting> masks;           // `mask.<table>.<column>`
   std::string mask_key;                       // `mask.key` (or .file); never logged

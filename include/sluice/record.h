@@ -20,6 +20,16 @@ struct RecordHeader {
   std::optional<std::string_view> value;  // nullopt: a header with a null value
 };
 
+// Where a record replayed from a dead-letter topic first came from: its
+// original coordinates, which the decoder gives the event (lineage, source
+// order) and the dead-letter producer writes again if it fails once more.
+struct Lineage {
+  std::string topic;
+  Partition partition;
+  Offset offset;
+  int attempt = 1;  // dead-letter deliveries so far
+};
+
 struct RawRecord {
   std::string_view topic;
   Partition partition;
@@ -28,6 +38,9 @@ struct RawRecord {
   std::optional<std::string_view> key;    // nullopt: null key
   std::optional<std::string_view> value;  // nullopt: tombstone
   std::vector<RecordHeader> headers;
+  // Set by `sluice replay`; null for live records, whose own coordinates are
+  // their origin.
+  std::shared_ptr<const Lineage> lineage;
   // Keeps the memory the views point into alive.
   std::shared_ptr<const void> owner;
 

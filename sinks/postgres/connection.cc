@@ -14,6 +14,20 @@ std::string libpq_conninfo_from_url(const std::string& url) {
   return url;
 }
 
+std::string Connection::quote_literal(std::string_view value) const {
+  std::unique_ptr<char, decltype(&PQfreemem)> escaped(PQescapeLiteral(conn_.get(), value.data(), value.size()),
+                                                      &PQfreemem);
+  if (escaped) return escaped.get();
+  // Only out of memory or invalid encoding: fall back to standard quoting,
+  // which is exact with standard_conforming_strings (on since PostgreSQL 9.1).
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
 std::string quote_identifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

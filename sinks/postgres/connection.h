@@ -40,6 +40,9 @@ class Connection {
   // Runs `sql` (a COPY ... FROM STDIN) and streams `data` in COPY format.
   Status copy_in(const std::string& sql, std::string_view data);
 
+  // `value` as an SQL string literal, escaped for this connection's settings.
+  std::string quote_literal(std::string_view value) const;
+
   PGconn* raw() const { return conn_.get(); }
   bool healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
 

@@ -9,11 +9,13 @@
 #include "core/logging.h"
 #include "sinks/postgres/copy_writer.h"
 #include "sinks/postgres/sqlstate.h"
+#include "sinks/postgres/stale_guard.h"
 
 namespace sluice::pg {
 namespace {
 
 constexpr std::string_view kOpColumn = "__sluice_op";
+constexpr std::string_view kKeyColumn = "__sluice_key";  // staging only: the row key, for the deletes table
 constexpr std::string_view kDeleted = "__deleted";
 constexpr std::string_view kDeletedAt = "__deleted_at";
 constexpr std::string_view kKafkaTopic = "__connect_topic";
@@ -48,6 +50,15 @@ bool field_wanted(const SinkConfig& config, const std::string& topic, const std:
   return true;
 }
 
+// The bytes of hex text ("0a1b"), as encode(..., 'hex') writes them.
+std::string hex_decoded(std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
+  return out;
+}
+
 bool binary_type(FieldType type) {
   return type == FieldType::kBytes || type == FieldType::kBits || type == FieldType::kGeometry;
 }
@@ -61,7 +72,15 @@ std::string origin_text(const ChangeEvent& event) {
 struct WriteColumn {
   std::string name;
   Column source;  // the change event's column (type, element type)
-  enum class Kind { kValue, kTopicMeta, kPartitionMeta, kOffsetMeta, kDeletedFlag, kDeletedTime } kind = Kind::kValue;
+  enum class Kind {
+    kValue,
+    kTopicMeta,
+    kPartitionMeta,
+    kOffsetMeta,
+    kDeletedFlag,
+    kDeletedTime,
+    kPosition,  // the stale-event guard's source position
+  } kind = Kind::kValue;
   bool key = false;
   const TableColumn* target = nullptr;
 };
@@ -99,6 +118,7 @@ class PostgresSink::Apply {
   struct Tally {
     size_t applied = 0;
     size_t skipped = 0;
+    size_t stale = 0;  // of skipped: older than what the row or its delete holds
   };
   Status apply_entries(std::span<const size_t> entries, Tally& tally);
   Status apply_table(const TableName& table, const std::vector<size_t>& entries, Tally& tally);
@@ -190,6 +210,7 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
   if (status) {
     stats_.applied += tally.applied;
     stats_.skipped += tally.skipped;
+    stats_.stale += tally.stale;
     return exec("RELEASE SAVEPOINT " + savepoint);
   }
   if (status.error().error_class != ErrorClass::kRecord) return status;
@@ -277,8 +298,14 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
     primary_key = {topic.name, partition.name, offset.name};
   }
 
-  // The last event per key wins; deletes disabled or without a key are skipped.
+  // The stale-event guard needs a key to remember positions by.
+  const bool guarded = keyed && config_.stale_guard;
+  // The last event per key wins (with the guard: the newest by source
+  // position); deletes disabled or without a key are skipped.
   std::vector<size_t> plan;
+  std::vector<std::string> plan_key;       // row key of each plan entry (guarded only)
+  std::vector<std::string> plan_position;  // encoded source position (guarded only)
+  std::vector<size_t> plan_folded;         // events the plan entry stands for (guarded only)
   std::unordered_map<std::string, size_t> slot_of_key;
   for (size_t index : entries) {
     const ChangeEvent& event = batch_.entries[index].event;
@@ -301,11 +328,31 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
         add_column(name, source ? *source : Column{name}, WriteColumn::Kind::kValue, true);
         identity += std::to_string(value->text.size()) + ":" + value->text + "|";
       }
+      std::string position = guarded ? encode_position(event) : std::string();
       auto [it, inserted] = slot_of_key.try_emplace(identity, plan.size());
       if (inserted) {
         plan.push_back(index);
+        if (guarded) {
+          plan_key.push_back(identity);
+          plan_position.push_back(std::move(position));
+          plan_folded.push_back(1);
+        }
+      } else if (guarded && event.tombstone && is_delete(batch_.entries[plan[it->second]].event)) {
+        // The tombstone after a delete: the delete already removes the row and
+        // carries the source position to remember it by.
+        ++plan_folded[it->second];
+      } else if (guarded && position_before(position, plan_position[it->second])) {
+        // Older than an event of this batch for the same row.
+        --tally.applied;
+        ++tally.skipped;
+        ++tally.stale;
+        continue;
       } else {
         plan[it->second] = index;
+        if (guarded) {
+          plan_position[it->second] = std::move(position);
+          ++plan_folded[it->second];
+        }
       }
     } else {
       plan.push_back(index);
@@ -319,6 +366,10 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
     }
   }
   if (plan.empty()) return {};
+  if (guarded) {
+    add_column(config_.stale_guard_column, Column{config_.stale_guard_column, FieldType::kBytes},
+               WriteColumn::Kind::kPosition, false);
+  }
   if (soft) {
     add_column(std::string(kDeleted), Column{std::string(kDeleted), FieldType::kBoolean},
                WriteColumn::Kind::kDeletedFlag, false);
@@ -352,6 +403,12 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
     } else if (c.key) {
       return Error::fatal("key_column_missing", "primary key column " + c.name + " is missing from table " +
                                                     table.display());
+    } else if (c.kind == WriteColumn::Kind::kPosition) {
+      return Error::fatal("stale_guard_column_missing",
+                          "table " + table.display() + " has no column " + c.name +
+                              ", which stale.guard.enabled = true needs and schema.evolution = none does not add: "
+                              "ALTER TABLE " + quoted_table(table) + " ADD COLUMN " + quote_identifier(c.name) +
+                              " bytea, or set stale.guard.enabled = false");
     }
   }
   std::vector<const WriteColumn*> keys, values;
@@ -365,20 +422,26 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
     if (!column_list.empty()) column_list += ", ";
     column_list += quote_identifier(c.name);
   }
+  // Staging-only leading columns: the op, and with the guard the row key.
+  std::string staging_meta = quote_identifier(kOpColumn);
+  if (guarded) staging_meta += ", " + quote_identifier(kKeyColumn);
   if (Status s = exec("CREATE TEMP TABLE " + staging + " ON COMMIT DROP AS SELECT ''::text AS " +
-                      quote_identifier(kOpColumn) + ", " + column_list + " FROM " + target + " WITH NO DATA");
+                      quote_identifier(kOpColumn) + (guarded ? ", ''::bytea AS " + quote_identifier(kKeyColumn) : "") +
+                      ", " + column_list + " FROM " + target + " WITH NO DATA");
       !s) {
     return s;
   }
   CopyWriter writer;
   bool any_upsert = false, any_delete = false;
-  for (size_t index : plan) {
-    const ChangeEvent& event = batch_.entries[index].event;
+  for (size_t slot = 0; slot < plan.size(); ++slot) {
+    const ChangeEvent& event = batch_.entries[plan[slot]].event;
     bool remove = is_delete(event);
     (remove ? any_delete : any_upsert) = true;
     writer.text(remove ? "d" : "u");
+    if (guarded) writer.bytes(plan_key[slot]);
     for (const WriteColumn& c : written) {
       switch (c.kind) {
+        case WriteColumn::Kind::kPosition: writer.bytes(plan_position[slot]); continue;
         case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); continue;
         case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); continue;
         case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); continue;
@@ -411,8 +474,7 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
     }
     writer.end_row();
   }
-  if (Status s = connection().copy_in("COPY " + staging + " (" + quote_identifier(kOpColumn) + ", " + column_list +
-                                          ") FROM STDIN",
+  if (Status s = connection().copy_in("COPY " + staging + " (" + staging_meta + ", " + column_list + ") FROM STDIN",
                                       writer.data());
       !s) {
     return s;
@@ -427,6 +489,48 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
     return where;
   };
   std::string op = "s." + quote_identifier(kOpColumn);
+
+  // The stale-event guard: drop staged events older than the row they would
+  // write or the delete that removed it, then keep positions current.
+  std::string position = quote_identifier(config_.stale_guard_column);
+  std::string not_stale;  // condition on t (target) and s (staging) rows
+  std::string table_literal;
+  bool deletes_known = false;
+  if (guarded) {
+    table_literal = connection().quote_literal(table.display());
+    not_stale = " AND NOT coalesce(" + StaleGuard::newer_sql("t." + position, "s." + position) + ", false)";
+    // A staged event that is stale makes the events folded into it stale too
+    // (they were older still): count them all.
+    size_t stale_rows = 0;
+    auto count_stale = [&](const PGresult* removed) {
+      for (int r = 0; r < PQntuples(removed); ++r) {
+        std::string key = hex_decoded(PQgetvalue(removed, r, 0));
+        auto slot = slot_of_key.find(key);
+        stale_rows += slot != slot_of_key.end() ? plan_folded[slot->second] : 1;
+      }
+    };
+    std::string returning = " RETURNING encode(s." + quote_identifier(kKeyColumn) + ", 'hex')";
+    auto stale = connection().exec("DELETE FROM " + staging + " AS s USING " + target + " AS t WHERE " + match() +
+                                   " AND " + StaleGuard::newer_sql("t." + position, "s." + position) + returning);
+    if (!stale) return stale.take_error();
+    count_stale(stale->get());
+    auto known = connection().exec("SELECT EXISTS (SELECT 1 FROM " + sink_.guard_.deletes_table() +
+                                   " WHERE table_name = " + table_literal + ")");
+    if (!known) return known.take_error();
+    deletes_known = std::string_view(PQgetvalue(known->get(), 0, 0)) == "t";
+    if (deletes_known) {
+      auto deleted = connection().exec("DELETE FROM " + staging + " AS s USING " + sink_.guard_.deletes_table() +
+                                       " AS d WHERE d.table_name = " + table_literal + " AND d.row_key = s." +
+                                       quote_identifier(kKeyColumn) + " AND " +
+                                       StaleGuard::newer_sql("d.position", "s." + position) + returning);
+      if (!deleted) return deleted.take_error();
+      count_stale(deleted->get());
+    }
+    tally.applied -= std::min(tally.applied, stale_rows);
+    tally.skipped += stale_rows;
+    tally.stale += stale_rows;
+  }
+
   if (any_upsert) {
     std::string sql;
     if (config_.insert_mode == InsertMode::kUpdate && !keys.empty()) {
@@ -436,10 +540,10 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
           if (i > 0) sql += ", ";
           sql += quote_identifier(values[i]->name) + " = s." + quote_identifier(values[i]->name);
         }
-        sql += " FROM " + staging + " AS s WHERE " + op + " = 'u' AND " + match();
+        sql += " FROM " + staging + " AS s WHERE " + op + " = 'u' AND " + match() + not_stale;
       }
     } else {
-      sql = "INSERT INTO " + target + " (" + column_list + ") SELECT " + column_list + " FROM " + staging +
+      sql = "INSERT INTO " + target + " AS t (" + column_list + ") SELECT " + column_list + " FROM " + staging +
             " AS s WHERE " + op + " = 'u'";
       if (config_.insert_mode == InsertMode::kUpsert && !keys.empty()) {
         sql += " ON CONFLICT (";
@@ -453,22 +557,53 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
             if (i > 0) sql += ", ";
             sql += quote_identifier(values[i]->name) + " = EXCLUDED." + quote_identifier(values[i]->name);
           }
+          if (guarded) {
+            sql += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) +
+                   ", false)";
+          }
         }
       }
     }
     if (!sql.empty()) {
       if (Status s = exec(sql); !s) return s;
     }
+    // Rows written again forget their earlier deletion.
+    if (deletes_known && config_.insert_mode != InsertMode::kUpdate) {
+      if (Status s = exec("DELETE FROM " + sink_.guard_.deletes_table() + " AS d USING " + staging +
+                          " AS s WHERE " + op + " = 'u' AND d.table_name = " + table_literal + " AND d.row_key = s." +
+                          quote_identifier(kKeyColumn));
+          !s) {
+        return s;
+      }
+    }
   }
   if (any_delete && !keys.empty()) {
     std::string sql;
     if (soft) {
       sql = "UPDATE " + target + " AS t SET " + quote_identifier(kDeleted) + " = true, " +
-            quote_identifier(kDeletedAt) + " = now() FROM " + staging + " AS s WHERE " + op + " = 'd' AND " + match();
+            quote_identifier(kDeletedAt) + " = now()" + (guarded ? ", " + position + " = s." + position : "") +
+            " FROM " + staging + " AS s WHERE " + op + " = 'd' AND " + match() + not_stale;
     } else {
-      sql = "DELETE FROM " + target + " AS t USING " + staging + " AS s WHERE " + op + " = 'd' AND " + match();
+      sql = "DELETE FROM " + target + " AS t USING " + staging + " AS s WHERE " + op + " = 'd' AND " + match() +
+            not_stale;
     }
     if (Status s = exec(sql); !s) return s;
+    if (guarded) {
+      // Remember where each row was deleted, so older events cannot bring it
+      // back. Tombstones follow their delete event and carry no source
+      // position, so they leave what the delete recorded alone.
+      std::string deletes = sink_.guard_.deletes_table();
+      std::string remember = "INSERT INTO " + deletes + " AS d (table_name, row_key, position) SELECT " +
+                             table_literal + ", s." + quote_identifier(kKeyColumn) + ", s." + position + " FROM " +
+                             staging + " AS s WHERE " + op + " = 'd' AND get_byte(s." + position + ", 0) <> " +
+                             std::to_string(static_cast<int>(PositionKind::kKafkaOffset)) +
+                             " ON CONFLICT (table_name, row_key) DO UPDATE SET position = EXCLUDED.position, "
+                             "deleted_at = now() WHERE " +
+                             StaleGuard::newer_sql("EXCLUDED.position", "d.position") + " OR substring(d.position from 1 for " +
+                             std::to_string(kPositionPrefixBytes) + ") <> substring(EXCLUDED.position from 1 for " +
+                             std::to_string(kPositionPrefixBytes) + ")";
+      if (Status s = exec(remember); !s) return s;
+    }
   }
   return exec("DROP TABLE " + staging);
 }
@@ -525,7 +660,8 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
 PostgresSink::PostgresSink(ConnectionConfig connection, SinkConfig sink, std::string consumer_group)
     : connection_config_(std::move(connection)),
       config_(std::move(sink)),
-      offsets_(config_.offsets_table, std::move(consumer_group)) {}
+      offsets_(config_.offsets_table, std::move(consumer_group)),
+      guard_(config_.stale_guard_column, config_.stale_guard_table) {}
 
 Result<std::unique_ptr<PostgresSink>> PostgresSink::open(const ConnectionConfig& connection, const SinkConfig& sink,
                                                          std::string consumer_group) {
@@ -543,7 +679,9 @@ Status PostgresSink::ensure_connected() {
   if (!opened) return opened.take_error();
   connection_ = std::move(*opened);
   catalog_.set_connection(connection_.get());
-  return offsets_.ensure_table(*connection_);
+  if (Status s = offsets_.ensure_table(*connection_); !s) return s;
+  if (config_.stale_guard) return guard_.ensure_table(*connection_);
+  return {};
 }
 
 Result<ApplyStats> PostgresSink::apply(const Batch& batch, const BeforeCommit& before_commit) {

@@ -4,7 +4,9 @@
 // then set-wise INSERT ... ON CONFLICT / UPDATE ... FROM / DELETE ... USING;
 // never one statement per row. A row PostgreSQL refuses (22xxx, 23xxx) is
 // isolated by rolling back to a savepoint and bisecting the batch, and comes
-// back in ApplyStats::rejects. Used by one thread at a time.
+// back in ApplyStats::rejects. With the stale-event guard (stale_guard.h), an
+// event older than what its row already holds is skipped and counted in
+// ApplyStats::stale. Used by one thread at a time.
 #pragma once
 
 #include <memory>
@@ -13,6 +15,7 @@
 
 #include "sinks/postgres/connection.h"
 #include "sinks/postgres/offsets_store.h"
+#include "sinks/postgres/stale_guard.h"
 #include "sinks/postgres/table_catalog.h"
 #include "sluice/config.h"
 #include "sluice/sink.h"
@@ -43,6 +46,7 @@ class PostgresSink final : public Sink {
   ConnectionConfig connection_config_;
   SinkConfig config_;
   OffsetsStore offsets_;
+  StaleGuard guard_;
   std::unique_ptr<Connection> connection_;
   TableCatalog catalog_{nullptr};
   uint64_t staging_counter_ = 0;

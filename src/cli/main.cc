@@ -6,6 +6,7 @@
 #include <iostream>
 #include <variant>
 
+#include "cli/replay_command.h"
 #include "cli/run_command.h"
 #include "config/command_line.h"
 #include "core/logging.h"
@@ -19,12 +20,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
-
-int not_available(const char* command, const char* issue) {
-  std::cerr << "sluice " << command << ": not available yet in this build (" << issue
-            << "); see the feature status in README.md\n";
-  return kExitUsage;
-}
 
 int check_config(const sluice::Config& config) {
   // Rules and masks: syntax, patterns, and tables the configured topics route to.
@@ -77,9 +72,10 @@ int main(int argc, char** argv) {
       case sluice::Command::kRun:
         return sluice::cli::run_command(*config, command_line.until_caught_up);
       case sluice::Command::kReplay:
-        return not_available("replay", "dead-letter replay lands with issue 7");
+        return sluice::cli::replay_command(*config, command_line.dlq_topic, command_line.filters,
+                                           command_line.until_caught_up);
       case sluice::Command::kDlqStats:
-        return not_available("dlq stats", "dead-letter stats land with issue 7");
+        return sluice::cli::dlq_stats_command(*config, command_line.dlq_topic, command_line.json);
       default:
         return kExitUsage;
     }

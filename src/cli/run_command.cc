@@ -71,9 +71,48 @@ class SignalWatcher {
   std::thread thread_;
 };
 
+// Calls `tick` about once a second on its own thread until destroyed.
+class ProgressTicker {
+ public:
+  ProgressTicker(const PipelineCounters& counters, std::function<void(const PipelineCounters&, bool)> tick)
+      : counters_(counters), tick_(std::move(tick)) {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!done_) {
+        if (wake_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) break;
+        tick_(counters_, false);
+      }
+    });
+  }
+  ~ProgressTicker() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  const PipelineCounters& counters_;
+  std::function<void(const PipelineCounters&, bool)> tick_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int run_command(const Config& config, bool until_caught_up) {
+  PipelineRunOptions options;
+  options.until_caught_up = until_caught_up;
+  options.dead_letter_topic = config.errors.dlq_topic;
+  return run_pipeline(config, options);
+}
+
+int run_pipeline(const Config& config, const PipelineRunOptions& options) {
+  const bool until_caught_up = options.until_caught_up;
   auto log = logging::get("pipeline");
   SignalWatcher::block_signals();
   SignalWatcher signals(nullptr);
@@ -129,8 +168,8 @@ int run_command(const Config& config, bool until_caught_up) {
             config.errors.dlq_mask ? ", dead-letter records masked" : "");
 
   std::unique_ptr<dlq::KafkaDeadLetterProducer> dead_letters;
-  if (!config.errors.dlq_topic.empty()) {
-    auto producer = dlq::KafkaDeadLetterProducer::create(config.kafka, config.errors, config.errors.dlq_topic);
+  if (!options.dead_letter_topic.empty()) {
+    auto producer = dlq::KafkaDeadLetterProducer::create(config.kafka, config.errors, options.dead_letter_topic);
     if (!producer) {
       std::cerr << "sluice: " << producer.error().message << "\n";
       return kExitRuntime;
@@ -150,6 +189,7 @@ int run_command(const Config& config, bool until_caught_up) {
   parts.validators.push_back(validators->get());
   if (!(*masker)->empty()) parts.masker = masker->get();
   parts.decode = [&decoder](const RawRecord& record) { return decoder.decode(record); };
+  parts.prepare = options.prepare;
   Pipeline pipeline(config, std::move(*router), std::move(parts));
 
   auto source = kafka::KafkaSource::create(config.kafka, pipeline);
@@ -165,7 +205,11 @@ int run_command(const Config& config, bool until_caught_up) {
             config.kafka.topics_regex.empty() ? std::to_string(config.kafka.topics.size()) + " topic(s)"
                                               : "topics matching " + config.kafka.topics_regex,
             until_caught_up ? " (until caught up)" : "");
+  std::optional<ProgressTicker> progress;
+  if (options.on_progress) progress.emplace(pipeline.counters(), options.on_progress);
   Status status = pipeline.run(until_caught_up);
+  progress.reset();
+  if (options.on_progress) options.on_progress(pipeline.counters(), true);
   signals.set_pipeline(nullptr);
   for (const auto& count : (*validators)->counters().snapshot()) {
     log->info("rejected by validation: {} x {} in {}", count.rejected, count.rule, count.table);

@@ -1,6 +1,7 @@
 #include "command_line.h"
 
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <sstream>
 #include <variant>
 
@@ -32,8 +33,12 @@ po::options_description options_for(const std::string& command) {
         ("reason", po::value<std::string>(), "only records whose reason contains this text")
         ("source-topic", po::value<std::string>(), "only records from this original topic")
         ("table", po::value<std::string>(), "only records for this table")
-        ("since", po::value<int64_t>(), "only records failed at or after this time (ms since epoch)")
-        ("until", po::value<int64_t>(), "only records failed before this time (ms since epoch)");
+        ("since", po::value<std::string>(), "only records whose original Kafka timestamp is at or after TIME")
+        ("until", po::value<std::string>(), "only records whose original Kafka timestamp is before TIME")
+        ("failed-since", po::value<std::string>(), "only records that failed at or after TIME")
+        ("failed-until", po::value<std::string>(), "only records that failed before TIME");
+    options.add(po::options_description(
+        "TIME is milliseconds since the epoch or ISO 8601 (2026-12-01, 2026-12-01T10:00:00Z, ...+01:00)"));
   } else if (command == "dlq stats") {
     options.add_options()
         ("topic", po::value<std::string>(), "dead-letter topic to summarise")
@@ -51,6 +56,78 @@ const char* summary(const std::string& command) {
 }
 
 }  // namespace
+
+std::optional<int64_t> parse_time_ms(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  if (text.find_first_not_of("0123456789") == std::string::npos) {
+    int64_t ms = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return ms;
+  }
+  // YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]
+  size_t at = 0;
+  auto digits = [&](size_t count, int& out) {
+    if (at + count > text.size()) return false;
+    out = 0;
+    for (size_t i = 0; i < count; ++i) {
+      char c = text[at + i];
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    at += count;
+    return true;
+  };
+  auto expect = [&](char c) {
+    if (at < text.size() && text[at] == c) {
+      ++at;
+      return true;
+    }
+    return false;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+  if (!digits(4, year) || !expect('-') || !digits(2, month) || !expect('-') || !digits(2, day)) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return std::nullopt;
+  int64_t offset_minutes = 0;
+  if (at < text.size()) {
+    if (!expect('T') && !expect(' ')) return std::nullopt;
+    if (!digits(2, hour) || !expect(':') || !digits(2, minute)) return std::nullopt;
+    if (expect(':')) {
+      if (!digits(2, second)) return std::nullopt;
+      if (expect('.')) {
+        int scale = 100;
+        size_t start = at;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+          millis += (text[at] - '0') * scale;
+          scale /= 10;
+          ++at;
+        }
+        if (at == start) return std::nullopt;
+      }
+    }
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    if (expect('Z')) {
+    } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+      int sign = text[at] == '-' ? -1 : 1;
+      ++at;
+      int oh = 0, om = 0;
+      if (!digits(2, oh)) return std::nullopt;
+      expect(':');
+      if (!digits(2, om) || oh > 23 || om > 59) return std::nullopt;
+      offset_minutes = sign * (oh * 60 + om);
+    }
+    if (at != text.size()) return std::nullopt;
+  }
+  // Days from the civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+  int y = year - (month <= 2 ? 1 : 0);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400;
+  int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return seconds * 1000 + millis;
+}
 
 std::string usage_text(const std::string& command) {
   std::ostringstream out;
@@ -142,8 +219,17 @@ std::variant<CommandLine, CommandLineError> parse_command_line(int argc, const c
     if (vm.count("reason")) result.filters.reason_contains = vm["reason"].as<std::string>();
     if (vm.count("source-topic")) result.filters.source_topic = vm["source-topic"].as<std::string>();
     if (vm.count("table")) result.filters.table = vm["table"].as<std::string>();
-    if (vm.count("since")) result.filters.since_ms = vm["since"].as<int64_t>();
-    if (vm.count("until")) result.filters.until_ms = vm["until"].as<int64_t>();
+    for (auto [name, target] : {std::pair{"since", &result.filters.since_ms}, std::pair{"until", &result.filters.until_ms},
+                                std::pair{"failed-since", &result.filters.failed_since_ms},
+                                std::pair{"failed-until", &result.filters.failed_until_ms}}) {
+      if (!vm.count(name)) continue;
+      std::string text = vm[name].as<std::string>();
+      *target = parse_time_ms(text);
+      if (!*target) {
+        return CommandLineError{std::string("replay: --") + name + " '" + text +
+                                "' is not a time (milliseconds since the epoch or ISO 8601)"};
+      }
+    }
     if (!result.filters.stage.empty() && result.filters.stage != "decode" && result.filters.stage != "validate" &&
         result.filters.stage != "sink") {
       return CommandLineError{"replay: --stage must be decode, validate or sink"};

@@ -163,6 +163,33 @@ std::vector<KeySpec> build_specs() {
                  c.sink.offsets_table = v;
                  return std::nullopt;
                }});
+  s.push_back({"stale.guard.enabled", "true", false,
+               "skip events older than the source position the row (or its delete) already holds",
+               [](C& c, const std::string& v) -> R { return parse_bool(v, c.sink.stale_guard); }});
+  s.push_back({"stale.guard.column", "__sluice_position", false, "column holding each row's source position",
+               [](C& c, const std::string& v) -> R {
+                 if (v.empty()) return std::string("must not be empty");
+                 c.sink.stale_guard_column = v;
+                 return std::nullopt;
+               }});
+  s.push_back({"stale.guard.table", "sluice_deletes", false, "table holding the source positions of deletes",
+               [](C& c, const std::string& v) -> R {
+                 if (v.empty()) return std::string("must not be empty");
+                 c.sink.stale_guard_table = v;
+                 return std::nullopt;
+               }});
+  s.push_back({"replay.parking.topic", "", false,
+               "where sluice replay sends records that fail again (default <dead-letter topic>.parking)",
+               [](C& c, const std::string& v) -> R {
+                 c.replay.parking_topic = v;
+                 return std::nullopt;
+               }});
+  s.push_back({"replay.group.id", "", false,
+               "consumer group whose stored offsets track replay progress (default <kafka.group.id>.replay)",
+               [](C& c, const std::string& v) -> R {
+                 c.replay.group_id = v;
+                 return std::nullopt;
+               }});
   s.push_back({"batch.size", "10000", false, "max events per transaction",
                [](C& c, const std::string& v) -> R { return parse_int(v, c.pipeline.batch_size, 1, 10'000'000); }});
   s.push_back({"batch.max.wait.ms", "50", false, "a non-empty batch closes after this many ms",

@@ -825,9 +825,15 @@ Result<ChangeEvent> DebeziumDecoder::decode(const RawRecord& record) {
                                                  std::to_string(config_.max_record_bytes));
   }
   ChangeEvent event;
-  event.origin.topic.assign(record.topic);
-  event.origin.partition = record.partition;
-  event.origin.offset = record.offset;
+  if (record.lineage) {
+    event.origin.topic = record.lineage->topic;
+    event.origin.partition = record.lineage->partition;
+    event.origin.offset = record.lineage->offset;
+  } else {
+    event.origin.topic.assign(record.topic);
+    event.origin.partition = record.partition;
+    event.origin.offset = record.offset;
+  }
   event.origin.timestamp_ms = record.timestamp_ms;
   if (record.key && !record.key->empty() && !is_null_text(*record.key)) {
     if (auto st = decode_key(*record.key, event); !st) return st.take_error();

@@ -35,6 +35,9 @@ size_t batch_bytes(const Batch& batch) {
   return bytes;
 }
 
+// Dead-letter deliveries of `record` including the one about to happen.
+int attempt_of(const RawRecord& record) { return record.lineage ? record.lineage->attempt + 1 : 1; }
+
 constexpr std::chrono::milliseconds kDeadLetterFlushTimeout{10000};
 constexpr std::chrono::milliseconds kCaughtUpCheckInterval{200};
 
@@ -178,11 +181,28 @@ Status Pipeline::run(bool until_caught_up) {
   return {};
 }
 
-void Pipeline::process(const RawRecord& record) {
+void Pipeline::process(const RawRecord& consumed) {
   if (open_.empty()) open_.opened = Clock::now();
-  TopicPartition tp{std::string(record.topic), record.partition};
-  open_.next[tp] = Offset{record.offset.value + 1};
+  TopicPartition tp{std::string(consumed.topic), consumed.partition};
+  open_.next[tp] = Offset{consumed.offset.value + 1};
   ++open_records_;
+
+  std::optional<RawRecord> prepared;
+  if (parts_.prepare) {
+    auto outcome = parts_.prepare(consumed);
+    if (!outcome) {
+      const Error& error = outcome.error();
+      reject(consumed, Reject{Stage::kDecode, error.reason, "", "", error.message});
+      return;
+    }
+    prepared = std::move(*outcome);
+    if (!prepared) {
+      counters_.filtered.fetch_add(1, std::memory_order_relaxed);
+      ++open_.batch.skipped;
+      return;
+    }
+  }
+  const RawRecord& record = prepared ? *prepared : consumed;
 
   auto decoded = parts_.decode(record);
   if (!decoded) {
@@ -393,13 +413,15 @@ Status Pipeline::send_rejects(const Batch& batch, std::span<const SinkReject> si
   size_t sent = 0;
   if (sink_rejects.empty()) {
     for (const RejectedRecord& rejected : batch.rejects) {
-      if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, 1); !status) return status;
+      if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, attempt_of(rejected.raw)); !status) {
+        return status;
+      }
       ++sent;
     }
   } else {
     for (const SinkReject& rejected : sink_rejects) {
-      if (auto status = parts_.dead_letters->send(batch.entries.at(rejected.entry_index).raw, rejected.reject, 1);
-          !status) {
+      const RawRecord& raw = batch.entries.at(rejected.entry_index).raw;
+      if (auto status = parts_.dead_letters->send(raw, rejected.reject, attempt_of(raw)); !status) {
         return status;
       }
       ++sent;

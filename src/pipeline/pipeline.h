@@ -39,6 +39,7 @@ struct PipelineCounters {
   std::atomic<uint64_t> applied{0};
   std::atomic<uint64_t> skipped{0};
   std::atomic<uint64_t> skipped_stale{0};  // part of skipped: older than the row (stale-event guard)
+  std::atomic<uint64_t> filtered{0};       // passed over by PipelineParts::prepare (replay filters, duplicates)
   std::atomic<uint64_t> rejected_decode{0};
   std::atomic<uint64_t> rejected_validate{0};
   std::atomic<uint64_t> rejected_sink{0};
@@ -57,6 +58,11 @@ struct PipelineParts {
   std::vector<const Validator*> validators;
   // Applied after the validators, before the batch; may reject (stage validate).
   const validate::Masker* masker = nullptr;
+  // Optional first stage (replay): turns a consumed record into the record to
+  // process -- same topic, partition and offset, so offsets stay those of the
+  // consumed topic -- or nullopt to pass over it (it still counts as read).
+  // An error rejects the consumed record (stage decode).
+  std::function<Result<std::optional<RawRecord>>(const RawRecord&)> prepare;
 };
 
 class Pipeline final : public PartitionListener {

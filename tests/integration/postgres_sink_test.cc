@@ -90,6 +90,14 @@ class SinkTest : public ::testing::Test {
     return e;
   }
 
+  // The same, positioned at PostgreSQL LSN `lsn` of the source.
+  BatchEntry at_lsn(uint64_t lsn, Op op, int64_t id, const std::string& name = "n") {
+    BatchEntry e = event(op, id, name);
+    e.event.source.position.kind = sluice::PositionKind::kPostgresLsn;
+    e.event.source.position.parts = {lsn, 0, 0, 0};
+    return e;
+  }
+
   Batch batch(std::vector<BatchEntry> entries) {
     Batch b;
     b.entries = std::move(entries);
@@ -242,7 +250,8 @@ TEST_F(SinkTest, FieldIncludeAndExcludeLists) {
   config.field_exclude = {{"topic1", "qty"}};
   auto sink = open(config);
   ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1)}), no_rejects));
-  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "2");
+  // id, name and the stale-event guard's position; qty is excluded.
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "3");
 
   SinkConfig include;
   include.field_include = {{"topic1", "name"}, {"other_topic", "qty"}};
@@ -250,7 +259,7 @@ TEST_F(SinkTest, FieldIncludeAndExcludeLists) {
   ASSERT_TRUE(narrow->apply(batch({event(Op::kCreate, 1, "n", "1", "narrow")}), no_rejects));
   EXPECT_EQ(rows("SELECT column_name FROM information_schema.columns WHERE table_name = 'narrow' "
                  "ORDER BY ordinal_position"),
-            "id;name;");
+            "id;name;__sluice_position;");
 }
 
 TEST_F(SinkTest, FailedBeforeCommitLeavesNeitherRowsNorOffsets) {
@@ -486,7 +495,7 @@ TEST_F(SinkTest, SchemaEvolutionAddsAColumnMidStream) {
   f.event.after = row(extra, {"4", "four", "ignored"});
   ASSERT_TRUE(fixed->apply(batch({std::move(f)}), no_rejects));
   EXPECT_EQ(rows("SELECT id, name FROM items WHERE id = 4"), "4,four;");
-  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "4");
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items'"), "5");
   auto missing = fixed->apply(batch({event(Op::kCreate, 1, "n", "1", "absent")}), no_rejects);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().error_class, sluice::ErrorClass::kFatal);
@@ -512,7 +521,7 @@ TEST_F(SinkTest, SchemaEvolutionWidensAndKeepsTypesOfInferredColumns) {
   EXPECT_EQ(rows("SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM "
                  "information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position"),
             "id,bigint,NULL,64,0;name,character varying,40,NULL,NULL;qty,integer,NULL,32,0;"
-            "price,numeric,NULL,10,3;at,timestamp with time zone,NULL,NULL,NULL;");
+            "price,numeric,NULL,10,3;at,timestamp with time zone,NULL,NULL,NULL;__sluice_position,bytea,NULL,NULL,NULL;");
   EXPECT_EQ(rows("SELECT name, qty, price FROM items"), "a name longer than five,40000,1234567.125;");
 }
 
@@ -538,6 +547,129 @@ TEST_F(SinkTest, RejectMessageNamesTableSqlstateAndPostgresMessage) {
       << stats->rejects[0].reject.message;
   EXPECT_EQ(query_value(url_, "SELECT count(*) FROM items"), "0");
   EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), "101");
+}
+
+}  // namespace
+
+namespace {
+
+class StaleGuardTest : public SinkTest {};
+
+TEST_F(StaleGuardTest, AnOlderEventDoesNotOverwriteANewerRow) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "first"), at_lsn(30, Op::kUpdate, 1, "third")}), no_rejects));
+  auto stats = sink->apply(batch({at_lsn(20, Op::kUpdate, 1, "second"), at_lsn(5, Op::kCreate, 2, "other")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 1u);
+  EXPECT_EQ(stats->applied, 1u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,third;2,other;");
+  // The same event again is not stale: re-delivery re-applies it idempotently.
+  auto again = sink->apply(batch({at_lsn(30, Op::kUpdate, 1, "third")}), no_rejects);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->stale, 0u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,third;2,other;");
+}
+
+TEST_F(StaleGuardTest, WithinABatchTheNewestEventOfARowWins) {
+  auto sink = open();
+  auto stats = sink->apply(batch({at_lsn(50, Op::kCreate, 1, "newest"), at_lsn(40, Op::kUpdate, 1, "older")}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 1u);
+  EXPECT_EQ(rows("SELECT name FROM items"), "newest;");
+}
+
+TEST_F(StaleGuardTest, ADeletedRowIsNotResurrectedByOlderEvents) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(30, Op::kDelete, 1)}), no_rejects));
+  EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
+  EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes WHERE table_name = 'items'"), "1;");
+  // A replayed create and update from before the delete: both stale.
+  auto stats = sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(20, Op::kUpdate, 1, "b")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 2u);
+  EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
+  // A delete of a row that never arrived is remembered too.
+  ASSERT_TRUE(sink->apply(batch({at_lsn(70, Op::kDelete, 9)}), no_rejects));
+  auto late = sink->apply(batch({at_lsn(60, Op::kCreate, 9, "late")}), no_rejects);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->stale, 1u);
+  EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
+  // A create after the delete brings the row back and forgets the delete.
+  ASSERT_TRUE(sink->apply(batch({at_lsn(40, Op::kCreate, 1, "again")}), no_rejects));
+  EXPECT_EQ(rows("SELECT id, name FROM items"), "1,again;");
+  EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes WHERE table_name = 'items' AND position IS NOT NULL"), "1;")
+      << "only key 9's delete is left";
+  // Tombstones carry no source position and leave the delete's alone.
+  BatchEntry tombstone = event(Op::kDelete, 9);
+  tombstone.event.tombstone = true;
+  ASSERT_TRUE(sink->apply(batch({std::move(tombstone)}), no_rejects));
+  auto still = sink->apply(batch({at_lsn(65, Op::kUpdate, 9, "late")}), no_rejects);
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->stale, 1u);
+}
+
+TEST_F(StaleGuardTest, ADeleteFollowedByItsTombstoneInOneBatchIsRemembered) {
+  auto sink = open();
+  BatchEntry tombstone = event(Op::kDelete, 1);
+  tombstone.event.tombstone = true;
+  auto stats = sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(30, Op::kDelete, 1), std::move(tombstone)}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
+  auto replayed = sink->apply(batch({at_lsn(20, Op::kUpdate, 1, "b")}), no_rejects);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->stale, 1u) << "the delete's position survives its tombstone";
+  EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
+}
+
+TEST_F(StaleGuardTest, SoftDeletesKeepTheirPosition) {
+  SinkConfig config;
+  config.delete_mode = sluice::DeleteMode::kSoft;
+  auto sink = open(config);
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a")}), no_rejects));
+  ASSERT_TRUE(sink->apply(batch({at_lsn(30, Op::kDelete, 1)}), no_rejects));
+  auto stats = sink->apply(batch({at_lsn(20, Op::kUpdate, 1, "b")}), no_rejects);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->stale, 1u);
+  EXPECT_EQ(rows("SELECT name, __deleted FROM items"), "a,t;");
+}
+
+TEST_F(StaleGuardTest, PositionsOfDifferentKindsAreNotCompared) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({at_lsn(1000, Op::kCreate, 1, "lsn")}), no_rejects));
+  BatchEntry by_time = event(Op::kUpdate, 1, "time");
+  by_time.event.source.position.kind = sluice::PositionKind::kTimestamp;
+  by_time.event.source.position.parts = {5, 0, 0, 0};
+  auto stats = sink->apply(batch({std::move(by_time)}), no_rejects);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->stale, 0u);
+  EXPECT_EQ(rows("SELECT name FROM items"), "time;");
+}
+
+TEST_F(StaleGuardTest, TurnedOffOlderEventsOverwriteAndNoColumnIsAdded) {
+  SinkConfig config;
+  config.stale_guard = false;
+  auto sink = open(config);
+  ASSERT_TRUE(sink->apply(batch({at_lsn(30, Op::kCreate, 1, "newer")}), no_rejects));
+  ASSERT_TRUE(sink->apply(batch({at_lsn(20, Op::kUpdate, 1, "older")}), no_rejects));
+  EXPECT_EQ(rows("SELECT * FROM items"), "1,older,1;");
+}
+
+TEST_F(StaleGuardTest, AFixedSchemaWithoutThePositionColumnIsAClearError) {
+  query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name text, qty integer)");
+  SinkConfig config;
+  config.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto sink = open(config);
+  auto stats = sink->apply(batch({at_lsn(10, Op::kCreate, 1)}), no_rejects);
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.error().error_class, sluice::ErrorClass::kFatal);
+  EXPECT_NE(stats.error().message.find("stale.guard.enabled"), std::string::npos) << stats.error().message;
+  EXPECT_NE(stats.error().message.find("ADD COLUMN \"__sluice_position\" bytea"), std::string::npos)
+      << stats.error().message;
+  query(url_, "ALTER TABLE items ADD COLUMN __sluice_position bytea");
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1)}), no_rejects));
+  EXPECT_EQ(rows("SELECT id FROM items"), "1;");
 }
 
 }  // namespace
