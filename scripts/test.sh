@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds with AddressSanitizer and
-# UndefinedBehaviorSanitizer, and runs every test (unit, integration,
-# robustness). Integration tests start their own PostgreSQL and dev broker.
+# UndefinedBehaviorSanitizer, runs every test (unit, integration, robustness),
+# then fuzzes the decoder and the parsers for a bounded time (scripts/fuzz.sh).
+# Integration tests start their own PostgreSQL and dev broker.
 #   scripts/test.sh [ctest arguments, e.g. -L unit]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +45,8 @@ trap 'stop_test_servers "$SLUICE_TEST_RUN_DIR"' EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}"
-cd "$BUILD_DIR"
-ctest --output-on-failure --parallel 2 "$@"
+(cd "$BUILD_DIR" && ctest --output-on-failure --parallel 2 "$@")
+
+# Bounded fuzzing of the decoder and the configuration and rule parsers (clang,
+# its own build directory); a crash fails the run.
+scripts/fuzz.sh
