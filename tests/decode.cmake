@@ -6,7 +6,8 @@ target_compile_definitions(unit_decode PRIVATE
   SLUICE_DEBEZIUM_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data/debezium")
 target_include_directories(unit_decode PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
-# libFuzzer target, clang only (the g++ build never sees it):
+# libFuzzer target, clang only (the g++ build never sees it); scripts/fuzz.sh
+# builds and runs it with fuzz_config and fuzz_rule (tests/fuzz.cmake). By hand:
 #   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DSLUICE_FUZZ=ON
 #   ninja -C build-fuzz fuzz_decode && build-fuzz/tests/fuzz_decode -max_len=65536 corpus tests/data/debezium
 # The decoder sources are compiled into the target so they get coverage instrumentation.

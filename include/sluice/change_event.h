@@ -39,7 +39,7 @@ enum class FieldType : uint8_t {
   kFloat64,
   kString,           // UTF-8
   kBytes,            // raw bytes (not encoded)
-  kDecimal,          // exact decimal text with exactly `scale` fraction digits: "-12.340"
+  kDecimal,          // exact decimal text with exactly `scale` fraction digits: "-12.340" (none when scale < 0)
   kVariableDecimal,  // exact decimal text, any scale: "3.14159", "-7", "NaN"
   kDate,             // ISO date "2024-02-29"; years before 1 written "0044-03-15 BC"
   kTime,             // "13:45:00.123456" (up to 9 fraction digits for NanoTime)
@@ -66,7 +66,8 @@ struct Column {
   std::string name;
   FieldType type = FieldType::kString;
   bool optional = true;
-  // Decimal: scale (fraction digits); -1 when unknown.
+  // kDecimal: scale (-1000..16383; the decoder always sets it); negative means a
+  // multiple of 10^-scale with no fraction digits. -1 (unused) for other types.
   int32_t scale = -1;
   // Decimal precision or string length from connector parameters; -1 when unknown.
   int32_t precision = -1;

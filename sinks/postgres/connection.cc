@@ -62,13 +62,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionConfig& con
   if (PQstatus(raw) != CONNECTION_OK) {
     std::string message = PQerrorMessage(raw);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    // Authentication failures are fatal; everything else (server down,
-    // starting up, too many connections) is worth retrying.
-    bool auth = message.find("authentication failed") != std::string::npos ||
-                message.find("password") != std::string::npos ||
-                message.find("does not exist") != std::string::npos;
     std::string text = "cannot connect to PostgreSQL: " + message;
-    return auth ? Error::fatal("connection_refused", text) : Error::transient("connection_failed", text);
+    bool fatal = classify_connection_failure(message, PQconnectionNeedsPassword(raw) != 0) == ErrorClass::kFatal;
+    return fatal ? Error::fatal("connection_refused", text) : Error::transient("connection_failed", text);
   }
   return connection;
 }

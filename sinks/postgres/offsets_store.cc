@@ -30,8 +30,10 @@ Status OffsetsStore::store(Connection& connection, const std::vector<PartitionOf
     values.push_back(std::to_string(offsets[i].partition.partition.value));
     values.push_back(std::to_string(offsets[i].next.value));
   }
-  sql += " ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
-         "updated_at = EXCLUDED.updated_at";
+  // Never backwards: a member that lost its partitions in a rebalance may still
+  // commit a batch older than what the new owner already stored.
+  sql += " ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET "
+         "next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset), updated_at = EXCLUDED.updated_at";
   std::vector<const char*> params;
   params.reserve(values.size());
   for (const std::string& v : values) params.push_back(v.c_str());

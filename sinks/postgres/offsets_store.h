@@ -23,7 +23,9 @@ class OffsetsStore {
 
   // Creates the table when it is missing (idempotent).
   Status ensure_table(Connection& connection);
-  // Upserts `offsets` for the sink's consumer group; call inside the batch's transaction.
+  // Upserts `offsets` for the sink's consumer group; call inside the batch's
+  // transaction. A stored offset only moves forward: an offset below the stored
+  // one leaves it unchanged (rewinding is an operator's UPDATE or DELETE).
   Status store(Connection& connection, const std::vector<PartitionOffset>& offsets);
   // The stored next offsets of `partitions` for `group`; absent when never stored.
   Result<std::map<TopicPartition, Offset>> load(Connection& connection, const std::string& group,

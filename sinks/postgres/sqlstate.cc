@@ -19,7 +19,9 @@ constexpr std::array kExact = {
     Condition{"57P01", "admin_shutdown", ErrorClass::kTransient},
     Condition{"57P02", "crash_shutdown", ErrorClass::kTransient},
     Condition{"57P03", "cannot_connect_now", ErrorClass::kTransient},
-    Condition{"57014", "query_canceled", ErrorClass::kFatal},
+    // statement_timeout or an operator's pg_cancel_backend: nothing committed,
+    // the batch is worth retrying.
+    Condition{"57014", "query_canceled", ErrorClass::kTransient},
     Condition{"55P03", "lock_not_available", ErrorClass::kTransient},
     Condition{"53100", "disk_full", ErrorClass::kTransient},
     Condition{"53200", "out_of_memory", ErrorClass::kTransient},
@@ -48,6 +50,14 @@ constexpr std::array kExact = {
     Condition{"23505", "unique_violation", ErrorClass::kRecord},
     Condition{"23514", "check_violation", ErrorClass::kRecord},
     Condition{"23P01", "exclusion_violation", ErrorClass::kRecord},
+    // A row the server cannot store ("index row size exceeds maximum", "row is
+    // too big"); the statement-level limits of class 54 stay fatal.
+    Condition{"54000", "program_limit_exceeded", ErrorClass::kRecord},
+    Condition{"54001", "statement_too_complex", ErrorClass::kFatal},
+    Condition{"54011", "too_many_columns", ErrorClass::kFatal},
+    Condition{"54023", "too_many_arguments", ErrorClass::kFatal},
+    // RAISE EXCEPTION without a code, typically a trigger refusing a row.
+    Condition{"P0001", "raise_exception", ErrorClass::kRecord},
     Condition{"28000", "invalid_authorization_specification", ErrorClass::kFatal},
     Condition{"28P01", "invalid_password", ErrorClass::kFatal},
     Condition{"42501", "insufficient_privilege", ErrorClass::kFatal},
@@ -69,6 +79,8 @@ constexpr std::array kClasses = {
     Condition{"40", "transaction_rollback", ErrorClass::kFatal},
     Condition{"55", "object_not_in_prerequisite_state", ErrorClass::kFatal},
     Condition{"57", "operator_intervention", ErrorClass::kFatal},
+    Condition{"54", "program_limit_exceeded", ErrorClass::kFatal},
+    Condition{"P0", "plpgsql_error", ErrorClass::kFatal},
     Condition{"XX", "internal_error", ErrorClass::kFatal},
 };
 
@@ -89,6 +101,22 @@ ErrorClass classify_sqlstate(std::string_view sqlstate, bool connection_ok) {
   if (!connection_ok || sqlstate.size() != 5) return ErrorClass::kTransient;
   const Condition* condition = find_condition(sqlstate);
   return condition ? condition->error_class : ErrorClass::kFatal;
+}
+
+ErrorClass classify_connection_failure(std::string_view message, bool needs_password) {
+  if (needs_password) return ErrorClass::kFatal;
+  // Failures only configuration or the DBA can fix: bad credentials
+  // (28P01/28000, "no pg_hba.conf entry", "role ... is not permitted to log
+  // in"), an unknown role or database (3D000), a password that is required
+  // but missing. Everything else (refused, server starting up or shutting
+  // down, too many clients, network errors) is retried.
+  constexpr std::array<std::string_view, 6> kFatalFragments = {
+      "authentication failed", "password", "does not exist", "pg_hba.conf", "is not permitted to log in",
+      "invalid connection option"};
+  for (std::string_view fragment : kFatalFragments) {
+    if (message.find(fragment) != std::string_view::npos) return ErrorClass::kFatal;
+  }
+  return ErrorClass::kTransient;
 }
 
 std::string_view sqlstate_name(std::string_view sqlstate) {

@@ -1,7 +1,11 @@
 #include "decode/connect_schema.h"
 
 #include <charconv>
+#include <limits>
+#include <optional>
 #include <string_view>
+
+#include "decode/logical_types.h"
 
 namespace sluice {
 namespace {
@@ -61,16 +65,64 @@ Error invalid(std::string_view path, std::string_view problem) {
   return Error::record("schema_invalid", "schema of field '" + std::string(path) + "': " + std::string(problem));
 }
 
-// Parameters are strings in Connect JSON ("scale": "2"); accept numbers too.
-int32_t int_parameter(const JsonTree& tree, uint32_t params, std::string_view key) {
+// A schema parameter read as an integer. Parameters are strings in Connect JSON
+// ("scale": "2"); numbers are accepted too.
+struct IntParameter {
+  bool present = false;          // the key exists
+  std::optional<int64_t> value;  // nullopt when absent or not an integer
+};
+
+IntParameter int_parameter(const JsonTree& tree, uint32_t params, std::string_view key) {
+  IntParameter out;
   uint32_t v = tree.find(params, key);
-  if (v == JsonTree::kNone) return -1;
+  if (v == JsonTree::kNone) return out;
+  out.present = true;
   const JsonNode& n = tree.node(v);
-  if (n.kind != JsonKind::kString && n.kind != JsonKind::kNumber) return -1;
-  int32_t out = -1;
-  auto [ptr, ec] = std::from_chars(n.text.data(), n.text.data() + n.text.size(), out);
-  if (ec != std::errc() || ptr != n.text.data() + n.text.size()) return -1;
+  if (n.kind != JsonKind::kString && n.kind != JsonKind::kNumber) return out;
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(n.text.data(), n.text.data() + n.text.size(), value);
+  if (ec == std::errc() && ptr == n.text.data() + n.text.size()) out.value = value;
   return out;
+}
+
+// Lenient form for parameters that only inform (string length): -1 when absent,
+// malformed or outside int32.
+int32_t optional_int_parameter(const JsonTree& tree, uint32_t params, std::string_view key) {
+  IntParameter p = int_parameter(tree, params, key);
+  if (!p.value || *p.value < 0 || *p.value > std::numeric_limits<int32_t>::max()) return -1;
+  return static_cast<int32_t>(*p.value);
+}
+
+// Scale and precision of a Connect Decimal, bounded by what PostgreSQL numeric
+// holds so that no schema makes decoding allocate by an attacker-chosen size.
+// An absent scale is 0 (Connect always writes one); a negative scale is kept
+// (value = unscaled * 10^-scale). An absent or unusable precision is -1.
+Status decimal_parameters(const JsonTree& tree, uint32_t params, std::string_view path, ConnectSchema& schema) {
+  schema.scale = 0;
+  schema.precision = -1;
+  if (params == JsonTree::kNone) return {};
+  IntParameter scale = int_parameter(tree, params, "scale");
+  if (scale.present) {
+    if (!scale.value || *scale.value < kMinDecimalScale || *scale.value > kMaxDecimalScale) {
+      return invalid(path, "decimal 'scale' is not an integer in [" + std::to_string(kMinDecimalScale) + ", " +
+                               std::to_string(kMaxDecimalScale) + "] (what PostgreSQL numeric holds)");
+    }
+    schema.scale = static_cast<int32_t>(*scale.value);
+  }
+  IntParameter precision = int_parameter(tree, params, "connect.decimal.precision");
+  if (precision.present) {
+    if (!precision.value || *precision.value < 1 || *precision.value > kMaxDecimalPrecision) {
+      return invalid(path, "decimal 'connect.decimal.precision' is not an integer in [1, " +
+                               std::to_string(kMaxDecimalPrecision) + "] (what PostgreSQL numeric holds)");
+    }
+    schema.precision = static_cast<int32_t>(*precision.value);
+    return {};
+  }
+  // Debezium's column.propagate.source.type length: informative only, so a value
+  // numeric cannot take leaves the precision unknown rather than failing.
+  int32_t length = optional_int_parameter(tree, params, "__debezium.source.column.length");
+  if (length >= 1 && length <= kMaxDecimalPrecision) schema.precision = length;
+  return {};
 }
 
 Result<ConnectSchema> parse_at(const JsonTree& tree, uint32_t index, std::string_view path, int depth_left) {
@@ -107,12 +159,14 @@ Result<ConnectSchema> parse_at(const JsonTree& tree, uint32_t index, std::string
     }
   }
   uint32_t params = tree.find(index, "parameters");
-  if (params != JsonTree::kNone && tree.node(params).kind == JsonKind::kObject) {
-    schema.scale = int_parameter(tree, params, "scale");
-    schema.precision = int_parameter(tree, params, "connect.decimal.precision");
-    if (schema.precision < 0) schema.precision = int_parameter(tree, params, "__debezium.source.column.length");
+  if (params != JsonTree::kNone && tree.node(params).kind != JsonKind::kObject) params = JsonTree::kNone;
+  if (schema.kind == ValueKind::kDecimal) {
+    if (auto st = decimal_parameters(tree, params, path, schema); !st) return st.take_error();
+  } else if (params != JsonTree::kNone) {
+    // Only informs other types (a string's declared length); never fails.
+    schema.precision = optional_int_parameter(tree, params, "connect.decimal.precision");
+    if (schema.precision < 0) schema.precision = optional_int_parameter(tree, params, "__debezium.source.column.length");
   }
-  if (schema.kind == ValueKind::kDecimal && schema.scale < 0) schema.scale = 0;
 
   if (type_name == "struct") {
     uint32_t fields = tree.find(index, "fields");

@@ -47,6 +47,8 @@ struct ConnectSchema {
   ValueKind kind = ValueKind::kString;
   FieldType field_type = FieldType::kString;
   bool optional = true;
+  // kDecimal: the bounded `scale` parameter, 0 when absent, possibly negative;
+  // -1 for other types. Precision: -1 when unknown.
   int32_t scale = -1;
   int32_t precision = -1;
   std::string field;  // member name inside a struct

@@ -104,7 +104,11 @@ Status decode_decimal_bytes(std::string_view base64, int32_t scale, std::string_
   if (bytes.size() > kMaxDecimalBytes) {
     return field_error("out_of_range", image, column, "decimal value has " + std::to_string(bytes.size()) + " bytes");
   }
-  decimal_from_unscaled(bytes, scale, out);
+  if (!decimal_from_unscaled(bytes, scale, out)) {
+    return field_error("out_of_range", image, column,
+                       "decimal scale " + std::to_string(scale) + " is outside the range PostgreSQL numeric holds [" +
+                           std::to_string(kMinDecimalScale) + ", " + std::to_string(kMaxDecimalScale) + "]");
+  }
   return {};
 }
 
@@ -218,7 +222,7 @@ Status convert_value(const JsonTree& tree, uint32_t index, const ConnectSchema& 
       if (scale == JsonTree::kNone) return field_error("missing_field", image, column, "'scale' is missing");
       if (value == JsonTree::kNone) return field_error("missing_field", image, column, "'value' is missing");
       int64_t sc = 0;
-      if (auto st = read_int(tree.node(scale), image, column, -1000, 1000, sc); !st) return st;
+      if (auto st = read_int(tree.node(scale), image, column, kMinDecimalScale, kMaxDecimalScale, sc); !st) return st;
       if (tree.node(value).kind != JsonKind::kString) {
         return wrong_type(image, column, "a base64 string in 'value'", tree.node(value));
       }

@@ -90,7 +90,8 @@ bool decode_base64(std::string_view in, std::string& out) {
   return true;
 }
 
-void decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& out) {
+bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& out) {
+  if (scale < kMinDecimalScale || scale > kMaxDecimalScale) return false;
   bool negative = !bytes.empty() && (static_cast<unsigned char>(bytes[0]) & 0x80) != 0;
   std::vector<uint8_t> magnitude(bytes.begin(), bytes.end());
   if (negative) {
@@ -125,16 +126,18 @@ void decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& o
   if (scale <= 0) {
     out += digits;
     if (!zero) out.append(static_cast<size_t>(-static_cast<int64_t>(scale)), '0');
-    return;
+    return true;
   }
   auto s = static_cast<size_t>(scale);
   if (digits.size() <= s) digits = std::string(s + 1 - digits.size(), '0') + digits;
   out.append(digits, 0, digits.size() - s);
   out.push_back('.');
   out.append(digits, digits.size() - s, s);
+  return true;
 }
 
 bool decimal_from_text(std::string_view text, int32_t scale, std::string& out) {
+  if (scale < kMinDecimalScale || scale > kMaxDecimalScale) return false;
   size_t i = 0;
   if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
   size_t int_start = i;

@@ -10,17 +10,29 @@
 
 namespace sluice {
 
+// Decimal scale and precision bounds: what PostgreSQL numeric holds, so that no
+// schema or value can make a conversion allocate more than a value could need.
+// Typed numeric(p, s) takes p in 1..1000 and s in -1000..1000; unconstrained
+// numeric keeps up to 16383 fraction digits. A negative scale (Kafka Connect
+// allows it) means value = unscaled * 10^-scale.
+inline constexpr int32_t kMinDecimalScale = -1000;
+inline constexpr int32_t kMaxDecimalScale = 16383;
+inline constexpr int32_t kMaxDecimalPrecision = 1000;
+
 // Standard base64 (RFC 4648, padding optional). Appends to `out`; false when
 // `in` is not valid base64.
 bool decode_base64(std::string_view in, std::string& out);
 
 // Big-endian two's complement unscaled value -> decimal text with exactly
-// `scale` fraction digits (negative scale appends zeros). Appends to `out`.
-void decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& out);
+// `scale` fraction digits (negative scale appends -scale zeros to the integer).
+// Appends to `out`; false, appending nothing, when `scale` is outside
+// kMinDecimalScale..kMaxDecimalScale.
+bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& out);
 
 // A plain decimal literal ("-12.3", "7") -> text with at least `scale` fraction
-// digits (zeros appended, never rounded). False when `text` is not a plain
-// decimal literal (exponents, "NaN", garbage).
+// digits (zeros appended, never rounded; a negative scale adds none). False when
+// `text` is not a plain decimal literal (exponents, "NaN", garbage) or `scale`
+// is outside kMinDecimalScale..kMaxDecimalScale.
 bool decimal_from_text(std::string_view text, int32_t scale, std::string& out);
 
 // Days since 1970-01-01 -> "YYYY-MM-DD", years before 1 as "YYYY-MM-DD BC".

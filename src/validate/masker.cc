@@ -6,6 +6,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <utility>
+#include <vector>
+
 #include "validate/validator_chain.h"
 
 namespace sluice::validate {
@@ -34,10 +37,32 @@ std::string json_text(const rapidjson::Value& value) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+// True when `root` nests containers deeper than `max_depth` levels (the root
+// container is level 1). Iterative, so the check itself cannot overflow the stack;
+// it guards the recursive walks (Accept, the writer) that follow it.
+bool nested_deeper_than(const rapidjson::Value& root, int max_depth) {
+  std::vector<std::pair<const rapidjson::Value*, int>> pending{{&root, 1}};
+  while (!pending.empty()) {
+    auto [value, depth] = pending.back();
+    pending.pop_back();
+    if (!value->IsObject() && !value->IsArray()) continue;
+    if (depth > max_depth) return true;
+    if (value->IsObject()) {
+      for (const auto& member : value->GetObject()) pending.emplace_back(&member.value, depth + 1);
+    } else {
+      for (const auto& element : value->GetArray()) pending.emplace_back(&element, depth + 1);
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Masker>> Masker::create(const Config& config, RejectCounters* counters) {
   std::unique_ptr<Masker> masker(new Masker(config.mask_key, counters));
+  // What the decoder accepts is maskable; deeper dead-letter records (rejected
+  // as nesting_too_deep) are replaced by the note, never walked recursively.
+  masker->max_json_depth_ = config.decoder.max_nesting_depth;
   std::vector<std::string> problems;
   for (const ColumnSetting& setting : config.masks) {
     std::string key = "mask." + setting.table + "." + setting.column;
@@ -199,8 +224,11 @@ std::optional<Reject> Masker::apply(ChangeEvent& event) const {
 
 std::optional<std::string> Masker::mask_json(std::string_view json, const std::string& table) const {
   rapidjson::Document document;
-  document.Parse(json.data(), json.size());
+  // Dead-letter records are untrusted and may be the ones the decoder rejected
+  // for nesting: the iterative parser keeps a deep document off the call stack.
+  document.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (document.HasParseError() || !document.IsObject()) return std::nullopt;
+  if (nested_deeper_than(document, max_json_depth_)) return std::nullopt;
 
   std::vector<const ColumnMask*> masks;
   if (table.empty()) {

@@ -53,7 +53,8 @@ class Masker {
 
   // Masks a Debezium JSON document (envelope with or without schema,
   // flattened, or a record key) for `table`; an empty table applies the masks
-  // of every table. nullopt when the text is not a JSON object.
+  // of every table. nullopt when the text is not a JSON object or nests deeper
+  // than decoder.max_nesting_depth (it is never parsed or walked recursively).
   std::optional<std::string> mask_json(std::string_view json, const std::string& table) const;
 
  private:
@@ -88,6 +89,7 @@ class Masker {
   std::unique_ptr<EVP_MD_CTX, ContextDeleter> inner_;
   std::unique_ptr<EVP_MD_CTX, ContextDeleter> outer_;
   RejectCounters* counters_;
+  int max_json_depth_ = DecoderConfig{}.max_nesting_depth;  // container levels mask_json accepts
   std::unordered_map<TableName, std::vector<ColumnMask>> masks_;
 
   mutable std::mutex mutex_;
@@ -97,8 +99,8 @@ class Masker {
 
 // A DeadLetterSink that masks the key and value of each record (see
 // Masker::mask_json) before handing it to `inner`, and marks it with the
-// header `sluice.masked`. A value that is not JSON cannot be masked
-// field by field and is replaced by a JSON note.
+// header `sluice.masked`. A value that is not JSON (or nests too deeply)
+// cannot be masked field by field and is replaced by a JSON note.
 class MaskingDeadLetterSink final : public DeadLetterSink {
  public:
   MaskingDeadLetterSink(DeadLetterSink& inner, const Masker& masker) : inner_(inner), masker_(masker) {}

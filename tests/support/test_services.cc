@@ -68,8 +68,10 @@ int free_port() {
   return port;
 }
 
-std::string make_temp_dir(const std::string& prefix) {
-  std::string pattern = (fs::temp_directory_path() / (prefix + "XXXXXX")).string();
+// A fresh directory under `parent` (the system temp dir when empty).
+std::string make_temp_dir(const std::string& prefix, const std::string& parent = "") {
+  fs::path base = parent.empty() ? fs::temp_directory_path() : fs::path(parent);
+  std::string pattern = (base / (prefix + "XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
   return pattern;
 }
@@ -81,10 +83,20 @@ std::string read_file(const std::string& path) {
   return content;
 }
 
+// SLUICE_TEST_RUN_DIR, set by scripts/test.sh to a directory of its own: the
+// servers of one run live under it, so the run can stop exactly its own servers
+// (a crashed test leaves its postmaster behind) and no one else's.
+std::string run_dir() {
+  const char* dir = std::getenv("SLUICE_TEST_RUN_DIR");
+  if (dir == nullptr || *dir == '\0') return "";
+  if (!fs::is_directory(dir)) throw std::runtime_error(std::string("SLUICE_TEST_RUN_DIR is not a directory: ") + dir);
+  return dir;
+}
+
 }  // namespace
 
 PostgresServer::PostgresServer() {
-  root_dir_ = make_temp_dir("sluice-test-pg-");
+  root_dir_ = make_temp_dir("sluice-test-pg-", run_dir());
   data_dir_ = root_dir_ + "/data";
   if (running_as_root()) {
     passwd* pw = getpwnam("postgres");

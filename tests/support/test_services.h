@@ -17,7 +17,9 @@ namespace sluice::testing {
 class PostgresServer {
  public:
   // initdb in a fresh temp dir (as the postgres user when running as root), a
-  // free port, the socket in the temp dir. Throws std::runtime_error on failure.
+  // free port, the socket in the temp dir. The temp dir is created under
+  // $SLUICE_TEST_RUN_DIR when set (scripts/test.sh stops the servers left
+  // there), else in the system temp dir. Throws std::runtime_error on failure.
   PostgresServer();
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;

@@ -80,7 +80,8 @@ void describe_row(std::ostream& out, std::string_view image, const std::optional
     const Datum& d = row->values[i];
     out << "  " << c.name << " " << to_string(c.type);
     if (c.inferred) out << "?";
-    if (c.scale >= 0) out << " scale=" << c.scale;
+    // A Decimal always has a scale, possibly negative; other types carry -1.
+    if (c.type == FieldType::kDecimal || c.scale >= 0) out << " scale=" << c.scale;
     if (c.precision >= 0) out << " precision=" << c.precision;
     if (c.type == FieldType::kArray) out << " of " << to_string(c.element_type);
     if (!c.optional) out << " required";

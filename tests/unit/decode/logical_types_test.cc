@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace sluice {
@@ -77,6 +78,23 @@ TEST(LogicalTypes, Decimals) {
   EXPECT_EQ(out, "-0.5");
   out.clear();
   EXPECT_FALSE(decimal_from_text("1e5", 0, out));
+}
+
+// Scale bounds keep an attacker-chosen scale from sizing an allocation.
+TEST(LogicalTypes, DecimalScaleBounds) {
+  EXPECT_EQ(decimal(std::string("\x05", 1), -1), "50");
+  EXPECT_EQ(decimal(std::string("\xfb", 1), kMinDecimalScale), "-5" + std::string(1000, '0'));
+  EXPECT_EQ(decimal(std::string("\x01", 1), kMaxDecimalScale), "0." + std::string(16382, '0') + "1");
+  std::string out;
+  EXPECT_FALSE(decimal_from_unscaled(std::string("\x01", 1), kMaxDecimalScale + 1, out));
+  EXPECT_FALSE(decimal_from_unscaled(std::string("\x01", 1), std::numeric_limits<int32_t>::max(), out));
+  EXPECT_FALSE(decimal_from_unscaled(std::string("\x01", 1), kMinDecimalScale - 1, out));
+  EXPECT_FALSE(decimal_from_unscaled(std::string("\x01", 1), std::numeric_limits<int32_t>::min(), out));
+  EXPECT_FALSE(decimal_from_text("1", std::numeric_limits<int32_t>::max(), out));
+  EXPECT_FALSE(decimal_from_text("1", kMinDecimalScale - 1, out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(decimal_from_text("1200", -2, out));
+  EXPECT_EQ(out, "1200");
 }
 
 TEST(LogicalTypes, Base64) {

@@ -133,6 +133,28 @@ TEST(Masker, MasksJsonEnvelopesFlattenedValuesAndKeys) {
   EXPECT_FALSE(masker->mask_json("{not json", "customers").has_value());
 }
 
+// Dead-letter records include the ones the decoder rejected as nested too
+// deeply; masking them must neither recurse (stack overflow) nor keep them.
+TEST(Masker, DeeplyNestedJsonIsNotWalked) {
+  auto masker = masker_for({{"customers", "email", "hash"}});
+  std::string deep = R"({"after":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  EXPECT_FALSE(masker->mask_json(deep, "customers").has_value());
+  std::string unterminated = "{\"a\":" + std::string(200000, '[');
+  EXPECT_FALSE(masker->mask_json(unterminated, "customers").has_value());
+  std::string deep_objects;
+  for (int i = 0; i < 100000; ++i) deep_objects += R"({"a":)";
+  deep_objects += "1" + std::string(100000, '}');
+  EXPECT_FALSE(masker->mask_json(deep_objects, "customers").has_value());
+
+  // Up to the decoder's nesting limit (64 by default) a document is masked.
+  std::string at_limit = R"({"after":{"email":"a@b.c","n":)" + std::string(62, '[') + std::string(62, ']') + "}}";
+  auto masked = masker->mask_json(at_limit, "customers");
+  ASSERT_TRUE(masked.has_value());
+  EXPECT_EQ(masked->find("a@b.c"), std::string::npos);
+  std::string past_limit = R"({"after":{"email":"a@b.c","n":)" + std::string(63, '[') + std::string(63, ']') + "}}";
+  EXPECT_FALSE(masker->mask_json(past_limit, "customers").has_value());
+}
+
 class RecordingDeadLetterSink final : public DeadLetterSink {
  public:
   Status send(const RawRecord& record, const Reject&, int) override {
@@ -152,7 +174,11 @@ TEST(Masker, MaskingDeadLetterSinkRewritesKeyAndValue) {
   ASSERT_TRUE(sink.send(record, Reject{Stage::kValidate, "min:0", "customers", "age", "m"}, 1));
   RawRecord garbage = RawRecord::copy_of("db.customers", Partition{1}, Offset{10}, 5, std::nullopt, "a@b.c");
   ASSERT_TRUE(sink.send(garbage, Reject{Stage::kDecode, "malformed_json", "", "", "m"}, 1));
-  ASSERT_EQ(inner.sent.size(), 2u);
+  RawRecord deep = RawRecord::copy_of("db.customers", Partition{1}, Offset{11}, 5, std::nullopt,
+                                      std::string(100000, '[') + std::string(100000, ']'));
+  ASSERT_TRUE(sink.send(deep, Reject{Stage::kDecode, "nesting_too_deep", "", "", "m"}, 1));
+  ASSERT_EQ(inner.sent.size(), 3u);
+  EXPECT_NE(inner.sent[2].value->find("not JSON"), std::string::npos);
   const RawRecord& masked = inner.sent[0];
   EXPECT_EQ(masked.topic, "db.customers");
   EXPECT_EQ(masked.offset, Offset{9});
