@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "decode/logical_types.h"
 #include "sinks/postgres/copy_writer.h"
 #include "sinks/postgres/sqlstate.h"
 #include "sinks/postgres/stale_guard.h"
@@ -57,6 +58,17 @@ std::string hex_decoded(std::string_view hex) {
   out.reserve(hex.size() / 2);
   for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
   return out;
+}
+
+// A schemaless Connect Decimal (decimal.handling.mode = precise) arrives as a
+// base64 string of the unscaled value, without its scale: the target column's
+// numeric(p,s) supplies it. Text that already is a decimal literal (string
+// mode) is kept as it is, so "1234" -- valid base64 too -- stays 1234.
+bool schemaless_decimal(std::string_view text, int32_t scale, std::string& out) {
+  std::string ignored;
+  if (decimal_from_text(text, 0, ignored)) return false;
+  std::string bytes;
+  return !text.empty() && decode_base64(text, bytes) && !bytes.empty() && decimal_from_unscaled(bytes, scale, out);
 }
 
 bool binary_type(FieldType type) {
@@ -306,6 +318,9 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
   std::vector<std::string> plan_key;       // row key of each plan entry (guarded only)
   std::vector<std::string> plan_position;  // encoded source position (guarded only)
   std::vector<size_t> plan_folded;         // events the plan entry stands for (guarded only)
+  // delete.mode = soft: a delete after a write of the same batch keeps that
+  // write's values and marks the row deleted (an UPDATE would find no row).
+  std::vector<char> plan_soft_deleted;
   std::unordered_map<std::string, size_t> slot_of_key;
   for (size_t index : entries) {
     const ChangeEvent& event = batch_.entries[index].event;
@@ -332,6 +347,7 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
       auto [it, inserted] = slot_of_key.try_emplace(identity, plan.size());
       if (inserted) {
         plan.push_back(index);
+        plan_soft_deleted.push_back(0);
         if (guarded) {
           plan_key.push_back(identity);
           plan_position.push_back(std::move(position));
@@ -348,14 +364,20 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
         ++tally.stale;
         continue;
       } else {
-        plan[it->second] = index;
-        if (guarded) {
-          plan_position[it->second] = std::move(position);
-          ++plan_folded[it->second];
+        size_t slot = it->second;
+        if (soft && remove && !is_delete(batch_.entries[plan[slot]].event)) {
+          plan_soft_deleted[slot] = 1;
+          if (guarded && !event.tombstone) plan_position[slot] = std::move(position);
+        } else {
+          plan[slot] = index;
+          plan_soft_deleted[slot] = 0;
+          if (guarded) plan_position[slot] = std::move(position);
         }
+        if (guarded) ++plan_folded[slot];
       }
     } else {
       plan.push_back(index);
+      plan_soft_deleted.push_back(0);
     }
     if (!remove) {
       for (const Column& column : event.after->schema->columns) {
@@ -445,8 +467,15 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
         case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); continue;
         case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); continue;
         case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); continue;
-        case WriteColumn::Kind::kDeletedFlag: writer.text("false"); continue;
-        case WriteColumn::Kind::kDeletedTime: writer.null(); continue;
+        case WriteColumn::Kind::kDeletedFlag: writer.text(plan_soft_deleted[slot] ? "true" : "false"); continue;
+        case WriteColumn::Kind::kDeletedTime:
+          // 'now' is PostgreSQL's input for the transaction's start time.
+          if (plan_soft_deleted[slot]) {
+            writer.text("now");
+          } else {
+            writer.null();
+          }
+          continue;
         case WriteColumn::Kind::kValue: break;
       }
       const Datum* value = nullptr;
@@ -468,6 +497,10 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
         // Malformed arrays go through as they are; PostgreSQL refuses the row.
         std::optional<std::string> literal = pg_array_literal_from_json(value->text);
         writer.text(literal ? *literal : value->text);
+      } else if (std::string decimal; type == FieldType::kString && source != nullptr && source->inferred &&
+                                      c.target->numeric_scale >= 0 &&
+                                      schemaless_decimal(value->text, c.target->numeric_scale, decimal)) {
+        writer.text(decimal);
       } else {
         writer.text(value->text);
       }

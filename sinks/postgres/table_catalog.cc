@@ -147,6 +147,7 @@ Result<std::optional<TableSchema>> TableCatalog::load(const TableName& table) {
     TableColumn column{PQgetvalue(rows, r, 0), PQgetvalue(rows, r, 1),
                        std::string_view(PQgetvalue(rows, r, 2)) == "t",
                        std::string_view(PQgetvalue(rows, r, 3)) == "t"};
+    if (int precision = 0, scale = 0; numeric_precision(column.type, precision, scale)) column.numeric_scale = scale;
     if (std::string_view(PQgetvalue(rows, r, 4)) == "t") schema.primary_key.push_back(column.name);
     schema.columns.push_back(std::move(column));
   }

@@ -221,6 +221,8 @@ std::vector<KeySpec> build_specs() {
                [](C& c, const std::string& v) -> R { return parse_ms(v, c.errors.retry_backoff_max, 1); }});
   s.push_back({"decoder.flattened.prefix", "__", false, "prefix of ExtractNewRecordState metadata fields",
                [](C& c, const std::string& v) -> R {
+                 // Empty would make every field metadata.
+                 if (v.empty()) return std::string("must not be empty");
                  c.decoder.flattened_prefix = v;
                  return std::nullopt;
                }});

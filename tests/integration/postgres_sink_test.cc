@@ -623,6 +623,54 @@ TEST_F(StaleGuardTest, ADeleteFollowedByItsTombstoneInOneBatchIsRemembered) {
   EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
 }
 
+TEST_F(SinkTest, SoftDeleteOfARowCreatedInTheSameBatchKeepsItMarkedDeleted) {
+  for (bool guard : {true, false}) {
+    SinkConfig config;
+    config.delete_mode = sluice::DeleteMode::kSoft;
+    config.stale_guard = guard;
+    std::string table = guard ? "soft_guarded" : "soft_plain";
+    auto sink = open(config);
+    BatchEntry tombstone = event(Op::kDelete, 1, "n", "1", table);
+    tombstone.event.tombstone = true;
+    auto stats = sink->apply(batch({event(Op::kCreate, 1, "a", "1", table), event(Op::kDelete, 1, "n", "1", table),
+                                    std::move(tombstone), event(Op::kCreate, 2, "b", "2", table),
+                                    event(Op::kDelete, 2, "n", "1", table), event(Op::kCreate, 2, "c", "3", table)}),
+                             no_rejects);
+    ASSERT_TRUE(stats) << stats.error().message;
+    EXPECT_EQ(rows("SELECT id, name, qty, __deleted, __deleted_at IS NOT NULL FROM " + table + " ORDER BY id"),
+              "1,a,1,t,t;2,c,3,f,f;")
+        << "guard " << guard;
+  }
+}
+
+TEST_F(SinkTest, SchemalessBase64DecimalsTakeTheScaleOfTheTargetColumn) {
+  query(url_, "CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric(12,2), plain numeric, code text, "
+              "__sluice_position bytea)");
+  Column amount = col("amount", FieldType::kString);  // schemaless: a JSON string
+  amount.inferred = true;
+  Column plain = col("plain", FieldType::kString);
+  plain.inferred = true;
+  Column code = col("code", FieldType::kString);
+  code.inferred = true;
+  auto value = schema({col("id", FieldType::kInt64, false), amount, plain, code});
+  SinkConfig config;
+  config.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto sink = open(config);
+  std::vector<BatchEntry> entries;
+  // "AeI6" is 123450 unscaled: 1234.50 at scale 2. "-1" and "1234" are decimal
+  // literals (string mode) and stay as they are; text columns are untouched.
+  for (auto [id, text] : {std::pair{1, "AeI6"}, std::pair{2, "/w=="}, std::pair{3, "1234"}, std::pair{4, "-1.5"}}) {
+    BatchEntry e = event(Op::kCreate, id, "n", "1", "prices");
+    e.event.after = row(value, {std::to_string(id), text, "12.5", "AeI6"});
+    entries.push_back(std::move(e));
+  }
+  auto stats = sink->apply(batch(std::move(entries)), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT id, amount, plain, code FROM prices ORDER BY id"),
+            "1,1234.50,12.5,AeI6;2,-0.01,12.5,AeI6;3,1234.00,12.5,AeI6;4,-1.50,12.5,AeI6;");
+}
+
 TEST_F(StaleGuardTest, SoftDeletesKeepTheirPosition) {
   SinkConfig config;
   config.delete_mode = sluice::DeleteMode::kSoft;

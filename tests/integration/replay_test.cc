@@ -16,6 +16,7 @@
 #include "debezium_workload.h"
 #include "dlq/dead_letter_record.h"
 #include "tests/support/test_services.h"
+#include "tests/support/workload_checks.h"
 #include "workload_producer.h"
 
 namespace sluice::testing {
@@ -119,18 +120,7 @@ class ReplayTest : public ::testing::Test {
     return process.log();
   }
 
-  int64_t rows_differing() {
-    query(database_url_, "CREATE TABLE IF NOT EXISTS expected_orders (LIKE orders); TRUNCATE expected_orders");
-    std::string columns;
-    for (const auto& column : DebeziumWorkload::column_names()) columns += (columns.empty() ? "" : ", ") + column;
-    copy_in(database_url_, "COPY expected_orders (" + columns + ") FROM STDIN", workload_->expected_copy_text());
-    return std::stoll(query_value(database_url_, "SELECT count(*) FROM ((SELECT " + columns +
-                                                     " FROM orders EXCEPT ALL SELECT " + columns +
-                                                     " FROM expected_orders) UNION ALL (SELECT " + columns +
-                                                     " FROM expected_orders EXCEPT ALL SELECT " + columns +
-                                                     " FROM orders)) AS d")
-                          .value());
-  }
+  int64_t rows_differing() { return testing::rows_differing(database_url_, "orders", *workload_); }
 
   // A digest of every row, to show that a replay changed nothing.
   std::string table_digest() {

@@ -18,6 +18,7 @@
 
 #include "debezium_workload.h"
 #include "tests/support/test_services.h"
+#include "tests/support/workload_checks.h"
 #include "workload_producer.h"
 
 namespace sluice::testing {
@@ -123,16 +124,7 @@ struct Scenario {
 
   // Rows differing between the table and the expected final state (both ways).
   int64_t rows_differing() const {
-    query(database_url, "CREATE TABLE IF NOT EXISTS expected_orders (LIKE orders); TRUNCATE expected_orders");
-    std::string columns;
-    for (const auto& column : DebeziumWorkload::column_names()) columns += (columns.empty() ? "" : ", ") + column;
-    copy_in(database_url, "COPY expected_orders (" + columns + ") FROM STDIN",
-            produced().workload->expected_copy_text());
-    auto count = query_value(database_url,
-                             "SELECT count(*) FROM ((SELECT " + columns + " FROM orders EXCEPT ALL SELECT " + columns +
-                                 " FROM expected_orders) UNION ALL (SELECT " + columns +
-                                 " FROM expected_orders EXCEPT ALL SELECT " + columns + " FROM orders)) AS d");
-    return std::stoll(count.value());
+    return testing::rows_differing(database_url, "orders", *produced().workload);
   }
 
   int64_t table_rows() const { return std::stoll(query_value(database_url, "SELECT count(*) FROM orders").value()); }

@@ -57,6 +57,28 @@ TEST(Config, BadValuesAreReportedTogether) {
   EXPECT_NE(message.find("batch.size: 'lots' is not an integer"), std::string::npos) << message;
 }
 
+TEST(Config, GuardAndReplayKeysHaveDefaultsAndChecks) {
+  auto config = parse_config_text(kMinimal);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->sink.stale_guard);
+  EXPECT_EQ(config->sink.stale_guard_column, "__sluice_position");
+  EXPECT_EQ(config->sink.stale_guard_table, "sluice_deletes");
+  EXPECT_TRUE(config->replay.parking_topic.empty());
+  auto set = parse_config_text(std::string(kMinimal) + "stale.guard.enabled = false\nreplay.parking.topic = parked\n"
+                                                      "replay.group.id = fix-1\n");
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_FALSE(set->sink.stale_guard);
+  EXPECT_EQ(set->replay.parking_topic, "parked");
+  EXPECT_EQ(set->replay.group_id, "fix-1");
+  auto bad = parse_config_text(std::string(kMinimal) + "stale.guard.enabled = maybe\nstale.guard.column =\n"
+                                                      "decoder.flattened.prefix =\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("stale.guard.enabled: 'maybe' is not true or false"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("stale.guard.column: must not be empty"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("decoder.flattened.prefix: must not be empty"), std::string::npos);
+}
+
 TEST(Config, RequiredKeysAreNamed) {
   auto config = parse_config_text("");
   ASSERT_FALSE(config);

@@ -1,0 +1,158 @@
+// Robustness: outages of PostgreSQL and of the broker while `sluice run`
+// applies a generated workload. sluice must wait, resume by itself and reach
+// the exact final state; no record may reach the dead-letter topic because of
+// the outage, the stored offsets must equal the end offsets, and no event may
+// be applied twice (an audit trigger records every write of a row version;
+// a version written by two committed transactions would appear twice).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "connectors/kafka/kafka_topic_reader.h"
+#include "debezium_workload.h"
+#include "dlq/dead_letter_record.h"
+#include "tests/support/test_services.h"
+#include "tests/support/workload_checks.h"
+#include "workload_producer.h"
+
+namespace sluice::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using workload::DebeziumWorkload;
+
+constexpr int kPartitions = 24;  // 20k events of ~2.5 KB: well under ~5 MB per partition
+
+struct Original {
+  int32_t partition;
+  int64_t offset;
+  auto operator<=>(const Original&) const = default;
+};
+
+class OutageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = unique_name("outage");
+    database_url_ = postgres().create_database(name_);
+    topic_ = name_ + "_orders";
+    dlq_ = name_ + "_dlq";
+    dev_broker().create_topic(topic_, kPartitions);
+    dev_broker().create_topic(dlq_, 4);
+    workload::WorkloadSpec spec;
+    spec.events = 20'000;
+    spec.seed = 20261202;
+    spec.partitions = kPartitions;
+    workload_ = std::make_unique<DebeziumWorkload>(DebeziumWorkload::generate(spec));
+    auto coordinates = workload::produce(*workload_, {dev_broker().bootstrap_servers(), topic_, {}, 0, SIZE_MAX});
+    for (size_t i = 0; i < workload_->records().size(); ++i) {
+      auto [partition, offset] = coordinates[i];
+      end_offsets_[partition] = std::max(end_offsets_[partition], offset + 1);
+      if (!workload_->records()[i].invalid.empty()) malformed_.insert({partition, offset});
+    }
+    config_path_ = "/tmp/" + name_ + ".properties";
+    std::ofstream config(config_path_);
+    config << "topics = " << topic_ << "\n"
+           << "kafka.bootstrap.servers = " << dev_broker().bootstrap_servers() << "\n"
+           << "kafka.group.id = " << name_ << "\n"
+           << "kafka.session.timeout.ms = 6000\n"
+           << "kafka.heartbeat.interval.ms = 500\n"
+           << "connection.url = " << database_url_ << "\n"
+           << "table.name.format = orders\n"
+           << "errors.deadletterqueue.topic.name = " << dlq_ << "\n"
+           << "errors.retry.delay.max.ms = 1000\n"
+           // Small batches, so the outage falls in the middle of the run.
+           << "batch.size = 500\n"
+           << "metrics.listen =\n";
+  }
+  void TearDown() override { std::remove(config_path_.c_str()); }
+
+  std::unique_ptr<SluiceProcess> start() {
+    return std::make_unique<SluiceProcess>(std::vector<std::string>{"run", "--config", config_path_, "--until-caught-up"},
+                                           "/tmp/" + name_ + ".log");
+  }
+
+  int64_t committed_events() {
+    if (query_value(database_url_, "SELECT to_regclass('sluice_offsets') IS NOT NULL") != "t") return 0;
+    return std::stoll(
+        query_value(database_url_, "SELECT coalesce(sum(next_offset), 0) FROM sluice_offsets").value_or("0"));
+  }
+
+  // Waits until at least `events` are committed, then installs the audit trigger.
+  void wait_for_progress(SluiceProcess& process, int64_t events) {
+    auto deadline = std::chrono::steady_clock::now() + 300s;
+    while (committed_events() < events) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << process.log();
+      ASSERT_FALSE(process.wait(0ms).has_value()) << "sluice ended early\n" << process.log();
+      std::this_thread::sleep_for(20ms);
+    }
+    query(database_url_,
+          "CREATE TABLE audit (id bigint, position bytea);"
+          "CREATE FUNCTION audit_write() RETURNS trigger LANGUAGE plpgsql AS "
+          "$$ BEGIN INSERT INTO audit VALUES (NEW.id, NEW.__sluice_position); RETURN NEW; END $$;"
+          "CREATE TRIGGER audit AFTER INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION audit_write()");
+    // The test server runs with synchronous_commit = off, which an immediate
+    // stop may undo for the last commits: make the trigger durable first.
+    query(database_url_, "CHECKPOINT");
+  }
+
+  void expect_exact_outcome(SluiceProcess& process) {
+    EXPECT_EQ(process.wait(300s), std::optional<int>(0)) << process.log();
+    EXPECT_EQ(rows_differing(database_url_, "orders", *workload_), 0) << "exact final state";
+    std::map<int32_t, int64_t> stored;
+    for (const auto& row : query(database_url_, "SELECT partition, next_offset FROM sluice_offsets WHERE topic = '" +
+                                                    topic_ + "'")) {
+      stored[std::stoi(*row[0])] = std::stoll(*row[1]);
+    }
+    EXPECT_EQ(stored, end_offsets_) << "stored offsets equal the end offsets";
+    EXPECT_EQ(query_value(database_url_, "SELECT count(*) FROM (SELECT id, position FROM audit GROUP BY 1, 2 "
+                                         "HAVING count(*) > 1) AS twice"),
+              "0")
+        << "no event applied twice";
+    EXPECT_NE(query_value(database_url_, "SELECT count(*) FROM audit"), "0") << "the audit saw writes after the outage";
+
+    KafkaConfig kafka;
+    kafka.properties = {{"bootstrap.servers", dev_broker().bootstrap_servers()}, {"group.id", name_ + "_reader"}};
+    auto reader = kafka::KafkaTopicReader::open(kafka, dlq_, 10s);
+    ASSERT_TRUE(reader) << reader.error().message;
+    std::set<Original> dead;
+    ASSERT_TRUE((*reader)->read_all(
+        [&](const RawRecord& record) {
+          auto info = dlq::read_dead_letter(record);
+          EXPECT_EQ(info.stage, "decode") << info.message;
+          dead.insert({info.partition.value, info.offset.value});
+        },
+        30s));
+    EXPECT_EQ(dead, malformed_) << "only the malformed records reach the dead-letter topic, none for the outage";
+  }
+
+  std::string name_, database_url_, topic_, dlq_, config_path_;
+  std::unique_ptr<DebeziumWorkload> workload_;
+  std::map<int32_t, int64_t> end_offsets_;
+  std::set<Original> malformed_;
+};
+
+TEST_F(OutageTest, PostgresStoppedImmediatelyMidRunAndStartedAgain) {
+  auto process = start();
+  wait_for_progress(*process, static_cast<int64_t>(workload_->records().size()) / 4);
+  postgres().stop("immediate");
+  std::this_thread::sleep_for(3s);
+  EXPECT_FALSE(process->wait(0ms).has_value()) << "sluice waits for PostgreSQL\n" << process->log();
+  postgres().start();
+  expect_exact_outcome(*process);
+  EXPECT_NE(process->log().find("retrying"), std::string::npos) << process->log();
+}
+
+TEST_F(OutageTest, BrokerDownMidRunAndUpAgain) {
+  auto process = start();
+  wait_for_progress(*process, static_cast<int64_t>(workload_->records().size()) / 4);
+  ASSERT_EQ(dev_broker().control("broker-down 1"), "ok");
+  std::this_thread::sleep_for(3s);
+  EXPECT_FALSE(process->wait(0ms).has_value()) << "sluice waits for the broker\n" << process->log();
+  ASSERT_EQ(dev_broker().control("broker-up 1"), "ok");
+  expect_exact_outcome(*process);
+}
+
+}  // namespace
+}  // namespace sluice::testing
