@@ -17,9 +17,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -54,6 +57,8 @@ const char* kUsage = R"(usage: bench_e2e [options]
   --no-limits           skip the Kafka drain and the COPY limit
   --set KEY=VALUE       extra sluice configuration (repeatable)
   --log FILE            sluice's log (default /tmp/bench_e2e_sluice.log)
+  --pg-set KEY=VALUE    ALTER SYSTEM SET on the benchmark's PostgreSQL (e.g. log_min_duration_statement=0)
+  --wrap "CMD ARGS"     run sluice under CMD (perf record ... --, heaptrack); RSS is then CMD's
 )";
 
 constexpr double kMaxBytesPerPartition = 3'500'000;  // the dev broker keeps about 5 MB per partition
@@ -72,6 +77,8 @@ struct Options {
   bool limits = true;
   std::vector<std::string> sets;
   std::string log_path = "/tmp/bench_e2e_sluice.log";
+  std::string wrap;
+  std::vector<std::string> pg_sets;
 };
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
@@ -79,26 +86,45 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 // A sluice process whose peak RSS is read from wait4() when it exits.
 class MeasuredSluice {
  public:
-  MeasuredSluice(const std::vector<std::string>& arguments, const std::string& log_path) : log_path_(log_path) {
+  // `wrap`: a command line to run sluice under (a profiler), split at spaces.
+  MeasuredSluice(const std::vector<std::string>& arguments, const std::string& log_path, const std::string& wrap = "")
+      : log_path_(log_path) {
     std::string binary = testing::executable_path("sluice");
     std::vector<std::string> storage = arguments;
     storage.insert(storage.begin(), binary);
+    std::istringstream words(wrap);
+    std::vector<std::string> prefix{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    if (!prefix.empty()) {
+      storage.insert(storage.begin(), prefix.begin(), prefix.end());
+      binary = prefix.front();
+    }
     std::vector<char*> argv;
     for (auto& argument : storage) argv.push_back(argument.data());
     argv.push_back(nullptr);
+    // Until exec the child shares this process's pages (the whole workload):
+    // wait for the exec, seen as the close-on-exec pipe closing, before
+    // sampling its memory.
+    int exec_pipe[2];
+    if (::pipe2(exec_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     started_ = Clock::now();
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      ::close(exec_pipe[0]);
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd >= 0) {
         ::dup2(fd, STDOUT_FILENO);
         ::dup2(fd, STDERR_FILENO);
       }
-      ::execv(binary.c_str(), argv.data());
+      ::execvp(binary.c_str(), argv.data());
       std::_Exit(127);
     }
+    ::close(exec_pipe[1]);
+    char byte;
+    while (::read(exec_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    ::close(exec_pipe[0]);
   }
   ~MeasuredSluice() {
     if (!exit_code_) {
@@ -297,7 +323,7 @@ int throughput_run(const Options& options) {
 
   std::string url = testing::postgres().create_database(name);
   std::string config = write_config(options, name, topic, url);
-  MeasuredSluice sluice({"run", "--config", config, "--until-caught-up"}, options.log_path);
+  MeasuredSluice sluice({"run", "--config", config, "--until-caught-up"}, options.log_path, options.wrap);
   auto code = sluice.wait(1800s);
   if (code != 0) {
     std::cerr << "sluice exited with " << (code ? std::to_string(*code) : "nothing (timeout)") << "; log "
@@ -388,8 +414,14 @@ int latency_run(const Options& options) {
   testing::dev_broker().create_topic(topic, spec.partitions);
   testing::dev_broker().create_topic(name + "_dlq", 16);
   std::string url = testing::postgres().create_database(name);
-  std::string config = write_config(options, name, topic, url);
-  MeasuredSluice sluice({"run", "--config", config}, options.log_path);
+  // The dev broker answers a fetch that finds no data only after
+  // fetch.wait.max.ms (500 ms by default), even when records arrive meanwhile;
+  // a Kafka broker answers as soon as fetch.min.bytes (1) is there. 10 ms
+  // stands in for that (--set kafka.fetch.wait.max.ms=... overrides it).
+  Options tuned = options;
+  tuned.sets.insert(tuned.sets.begin(), "kafka.fetch.wait.max.ms=10");
+  std::string config = write_config(tuned, name, topic, url);
+  MeasuredSluice sluice({"run", "--config", config}, options.log_path, options.wrap);
 
   // Warm up: sluice joins the group and creates the table.
   std::map<std::string, std::string> fast = {{"linger.ms", "1"}};
@@ -486,6 +518,8 @@ int main(int argc, char** argv) {
       else if (option == "--no-limits") options.limits = false;
       else if (option == "--set") options.sets.push_back(value());
       else if (option == "--log") options.log_path = value();
+      else if (option == "--wrap") options.wrap = value();
+      else if (option == "--pg-set") options.pg_sets.push_back(value());
       else if (option == "--help" || option == "-h") {
         std::cout << kUsage;
         return 0;
@@ -499,7 +533,21 @@ int main(int argc, char** argv) {
   }
   try {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    return options.latency_rate > 0 ? latency_run(options) : throughput_run(options);
+    for (const auto& set : options.pg_sets) {
+      auto eq = set.find('=');
+      if (eq == std::string::npos) throw std::runtime_error("--pg-set wants KEY=VALUE");
+      testing::query(testing::postgres().url(),
+                     "ALTER SYSTEM SET " + set.substr(0, eq) + " = '" + set.substr(eq + 1) + "'");
+      testing::query(testing::postgres().url(), "SELECT pg_reload_conf()");
+    }
+    int code = options.latency_rate > 0 ? latency_run(options) : throughput_run(options);
+    if (!options.pg_sets.empty()) {
+      // The server's directory goes away at exit.
+      std::filesystem::copy_file(testing::postgres().data_dir() + "/../server.log", "/tmp/bench_e2e_pg.log",
+                                 std::filesystem::copy_options::overwrite_existing);
+      std::printf("PostgreSQL server log: /tmp/bench_e2e_pg.log\n");
+    }
+    return code;
   } catch (const std::exception& error) {
     std::cerr << "bench_e2e: " << error.what() << "\n";
     return 1;

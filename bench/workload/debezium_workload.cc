@@ -180,9 +180,9 @@ std::string row_json(const Row& row, bool with_schema, bool stamp, const std::st
 
 std::string row_copy_line(const Row& row, bool with_schema, bool stamp) {
   using namespace std::chrono;
-  std::string created = stamp          ? std::string(kStampPlaceholder)
-                        : with_schema ? timestamp_text(row.created_us)
-                                      : std::to_string(row.created_us);
+  // Stamped rows carry the placeholder (the consumer sees the produce time).
+  int64_t created_us = stamp ? std::stoll(kStampPlaceholder) : row.created_us;
+  std::string created = with_schema ? timestamp_text(created_us) : std::to_string(created_us);
   std::string updated = with_schema ? date_text(sys_days{days{row.updated_days}}) : std::to_string(row.updated_days);
   return std::to_string(row.id) + '\t' + std::to_string(row.customer_id) + '\t' + decimal_text(row.amount_cents) +
          '\t' + copy_text(row.status) + '\t' + copy_text(row.note) + '\t' + created + '\t' + updated + '\t' +
