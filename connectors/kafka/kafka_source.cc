@@ -2,8 +2,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <thread>
 
 #include "core/logging.h"
@@ -53,17 +51,6 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
   std::map<std::string, std::string> settings = config.properties;
   settings.try_emplace("auto.offset.reset", "earliest");
   settings.try_emplace("enable.partition.eof", "false");
-  // librdkafka's 50 MB default makes every fetch response larger than glibc's
-  // mmap threshold: each one is a fresh mapping the kernel zeroes, about a
-  // fifth of sluice's CPU time when draining a backlog. 8 MB responses are
-  // served from reused heap memory. It must not be below message.max.bytes.
-  if (!settings.contains("fetch.max.bytes")) {
-    size_t bytes = 8u << 20;
-    if (auto it = settings.find("message.max.bytes"); it != settings.end()) {
-      bytes = std::max<size_t>(bytes, std::strtoull(it->second.c_str(), nullptr, 10));
-    }
-    settings["fetch.max.bytes"] = std::to_string(bytes);
-  }
   const std::pair<const char*, const char*> forced[] = {{"enable.auto.commit", "false"},
                                                          {"enable.auto.offset.store", "false"},
                                                          {"partition.assignment.strategy", "cooperative-sticky"}};
