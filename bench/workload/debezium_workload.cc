@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <unordered_map>
 
@@ -152,23 +153,40 @@ std::string timestamp_text(int64_t micros) {
   return date_text(day) + buffer;
 }
 
-std::string row_json(const Row& row, const std::string& amount_override = "") {
+// Schemaless scores always carry a fraction, so that sluice infers numeric
+// for every row rather than bigint for whole numbers.
+std::string fixed_score(double score) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.3f", score);
+  return buffer;
+}
+
+std::string created_json(const Row& row, bool stamp) {
+  return stamp ? std::string(kStampPlaceholder) : std::to_string(row.created_us);
+}
+
+std::string row_json(const Row& row, bool with_schema, bool stamp, const std::string& amount_override = "") {
+  std::string amount = !amount_override.empty() ? amount_override
+                       : with_schema            ? json_string(base64(decimal_bytes(row.amount_cents)))
+                                                : json_string(decimal_text(row.amount_cents));
   std::string out = "{\"id\":" + std::to_string(row.id) + ",\"customer_id\":" + std::to_string(row.customer_id) +
-                    ",\"amount\":" +
-                    (amount_override.empty() ? json_string(base64(decimal_bytes(row.amount_cents))) : amount_override) +
-                    ",\"status\":" + json_string(row.status) + ",\"note\":" + json_string(row.note) +
-                    ",\"created_at\":" + std::to_string(row.created_us) +
+                    ",\"amount\":" + amount + ",\"status\":" + json_string(row.status) +
+                    ",\"note\":" + json_string(row.note) + ",\"created_at\":" + created_json(row, stamp) +
                     ",\"updated_on\":" + std::to_string(row.updated_days) +
-                    ",\"active\":" + (row.active ? "true" : "false") + ",\"score\":" + number(row.score) + "}";
+                    ",\"active\":" + (row.active ? "true" : "false") +
+                    ",\"score\":" + (with_schema ? number(row.score) : fixed_score(row.score)) + "}";
   return out;
 }
 
-std::string row_copy_line(const Row& row) {
+std::string row_copy_line(const Row& row, bool with_schema, bool stamp) {
   using namespace std::chrono;
+  // Stamped rows carry the placeholder (the consumer sees the produce time).
+  int64_t created_us = stamp ? std::stoll(kStampPlaceholder) : row.created_us;
+  std::string created = with_schema ? timestamp_text(created_us) : std::to_string(created_us);
+  std::string updated = with_schema ? date_text(sys_days{days{row.updated_days}}) : std::to_string(row.updated_days);
   return std::to_string(row.id) + '\t' + std::to_string(row.customer_id) + '\t' + decimal_text(row.amount_cents) +
-         '\t' + copy_text(row.status) + '\t' + copy_text(row.note) + '\t' + timestamp_text(row.created_us) + '\t' +
-         date_text(sys_days{days{row.updated_days}}) + '\t' + (row.active ? "t" : "f") + '\t' + number(row.score) +
-         '\n';
+         '\t' + copy_text(row.status) + '\t' + copy_text(row.note) + '\t' + created + '\t' + updated + '\t' +
+         (row.active ? "t" : "f") + '\t' + (with_schema ? number(row.score) : fixed_score(row.score)) + '\n';
 }
 
 class Generator {
@@ -213,7 +231,7 @@ class Generator {
     std::vector<int64_t> ids = live_ids_;
     std::sort(ids.begin(), ids.end());
     std::string text;
-    for (int64_t id : ids) text += row_copy_line(rows_.at(id));
+    for (int64_t id : ids) text += row_copy_line(rows_.at(id), spec_.with_schema, spec_.stamp_created_at);
     return text;
   }
   size_t live() const { return live_ids_.size(); }
@@ -231,8 +249,9 @@ class Generator {
                        const std::string& amount_override = "") {
     ++lsn_;
     ts_ms_ += 1 + static_cast<int64_t>(random_() % 3);
-    std::string payload = "{\"before\":" + (before ? row_json(*before) : "null") +
-                          ",\"after\":" + (after ? row_json(*after, amount_override) : "null") +
+    bool stamp = spec_.stamp_created_at;
+    std::string payload = "{\"before\":" + (before ? row_json(*before, spec_.with_schema, stamp) : "null") +
+                          ",\"after\":" + (after ? row_json(*after, spec_.with_schema, stamp, amount_override) : "null") +
                           R"(,"source":{"version":"2.5.0.Final","connector":"postgresql","name":"dbserver1","ts_ms":)" +
                           std::to_string(ts_ms_) +
                           R"(,"snapshot":"false","db":"inventory","sequence":null,"schema":"public","table":"orders","txId":)" +
@@ -276,6 +295,7 @@ class Generator {
       live_ids_.push_back(id);
       records.push_back(WorkloadRecord{key_json(id), envelope(std::nullopt, row, random_() % 20 == 0 ? "r" : "c"),
                                        partition_of(id), ""});
+      mark_stamp(records.back());
       return true;
     }
     return false;
@@ -295,6 +315,15 @@ class Generator {
     after.score = static_cast<double>(static_cast<int64_t>(random_() % 16001) - 8000) / 8.0;
     rows_[id] = after;
     records.push_back(WorkloadRecord{key_json(id), envelope(before, after, "u"), partition_of(id), ""});
+    mark_stamp(records.back());
+  }
+
+  // The after image is the last row of the envelope.
+  void mark_stamp(WorkloadRecord& record) const {
+    if (!spec_.stamp_created_at) return;
+    static const std::string kField = std::string("\"created_at\":") + kStampPlaceholder;
+    size_t at = record.value->rfind(kField);
+    if (at != std::string::npos) record.stamp_at = at + kField.size() - std::strlen(kStampPlaceholder);
   }
 
   void remove(std::vector<WorkloadRecord>& records) {
@@ -330,8 +359,11 @@ class Generator {
           record.value = envelope(std::nullopt, row, "c", "\"!!not-base64!!\"");
           record.invalid = "invalid_base64";
         } else {
-          record.value = envelope(std::nullopt, row, "c", "{\"nested\":[1,2]}");
-          record.invalid = "wrong_type";
+          // Schemaless columns take the type of what they carry: a wrongly
+          // typed value is not malformed there, so truncate instead.
+          std::string value = envelope(std::nullopt, row, "c");
+          record.value = value.substr(0, value.size() / 3);
+          record.invalid = "truncated_json";
         }
         break;
       default:

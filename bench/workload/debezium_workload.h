@@ -25,13 +25,24 @@ struct WorkloadSpec {
   double invalid = 0.02;    // share of malformed records (they change nothing)
   uint64_t seed = 1;
   int partitions = 16;  // key id % partitions keeps each key's events in order
+  // Latency runs: every after image carries kStampPlaceholder as created_at,
+  // which the producer overwrites with the wall-clock time of produce() in
+  // microseconds (see WorkloadRecord::stamp_at). The expected state then holds
+  // the placeholder in created_at: compare the other columns.
+  bool stamp_created_at = false;
 };
+
+// 16 digits, as wide as any microsecond timestamp until the year 2286.
+inline constexpr const char* kStampPlaceholder = "1999999999999999";
 
 struct WorkloadRecord {
   std::string key;
   std::optional<std::string> value;  // nullopt: a tombstone
   int32_t partition = 0;
   std::string invalid;  // why the record is malformed; empty for valid records
+  // Offset in `value` of the created_at digits of the after image to stamp;
+  // npos when the record carries no stamp.
+  size_t stamp_at = std::string::npos;
 };
 
 class DebeziumWorkload {
@@ -44,6 +55,9 @@ class DebeziumWorkload {
   // Columns of the target table in the order expected_copy_text() writes them.
   static const std::vector<std::string>& column_names();
   // The final rows in PostgreSQL COPY text format, one line per live key.
+  // Schemaless records carry amount as decimal text (decimal.handling.mode =
+  // string), created_at and updated_on as numbers and score with three
+  // decimals, so the rows hold what sluice infers from the JSON.
   const std::string& expected_copy_text() const { return expected_copy_; }
   size_t expected_rows() const { return expected_rows_; }
   uint64_t invalid_records() const { return invalid_records_; }

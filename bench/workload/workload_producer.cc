@@ -2,7 +2,10 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <chrono>
+#include <cstring>
 #include <memory>
+#include <thread>
 #include <stdexcept>
 
 namespace sluice::workload {
@@ -51,8 +54,33 @@ std::vector<RecordCoordinates> produce(const DebeziumWorkload& workload, const P
   if (!producer) throw std::runtime_error("cannot create the producer: " + error);
 
   size_t last = std::min(options.last, records.size());
+  auto started = std::chrono::steady_clock::now();
+  std::string stamped;
   for (size_t i = options.first; i < last; ++i) {
     const WorkloadRecord& record = records[i];
+    if (options.rate > 0) {
+      // Produce in bursts of what the clock allows, sleeping about 1 ms between them.
+      auto due = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(i - options.first) / options.rate));
+      if (std::chrono::steady_clock::now() < due) {
+        producer->poll(0);
+        std::this_thread::sleep_until(due);
+      }
+    }
+    const std::string* value = record.value ? &*record.value : nullptr;
+    int64_t timestamp_ms = 0;
+    if (options.stamp) {
+      int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      timestamp_ms = now_us / 1000;
+      if (value && record.stamp_at != std::string::npos) {
+        stamped = *value;
+        std::string digits = std::to_string(now_us);
+        if (digits.size() == std::strlen(kStampPlaceholder)) stamped.replace(record.stamp_at, digits.size(), digits);
+        value = &stamped;
+      }
+    }
     // produce() takes the headers over only when it succeeds.
     std::unique_ptr<RdKafka::Headers> headers;
     if (!record.invalid.empty()) {
@@ -62,8 +90,8 @@ std::vector<RecordCoordinates> produce(const DebeziumWorkload& workload, const P
     for (;;) {
       RdKafka::ErrorCode code = producer->produce(
           options.topic, record.partition, RdKafka::Producer::RK_MSG_COPY,
-          record.value ? const_cast<char*>(record.value->data()) : nullptr, record.value ? record.value->size() : 0,
-          record.key.data(), record.key.size(), 0, headers.get(), reinterpret_cast<void*>(static_cast<uintptr_t>(i)));
+          value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0, record.key.data(),
+          record.key.size(), timestamp_ms, headers.get(), reinterpret_cast<void*>(static_cast<uintptr_t>(i)));
       if (code == RdKafka::ERR_NO_ERROR) {
         (void)headers.release();
         break;

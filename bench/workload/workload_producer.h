@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,12 @@ struct ProduceOptions {
   // Produce only records [first, last) of the workload.
   size_t first = 0;
   size_t last = SIZE_MAX;
+  // Records per second, paced against the wall clock; 0: as fast as possible.
+  double rate = 0;
+  // Overwrite each record's stamp (WorkloadRecord::stamp_at) with the time of
+  // its produce() call in microseconds since the epoch, and set the Kafka
+  // timestamp to the same instant (milliseconds). For latency runs.
+  bool stamp = false;
 };
 
 // Malformed records carry the header `workload.invalid` = their reason, so a

@@ -1,5 +1,7 @@
 #include "kafka_source.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <thread>
 
 #include "core/logging.h"
@@ -22,6 +24,11 @@ struct PartitionList {
   std::vector<RdKafka::TopicPartition*> items;
   ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
 };
+
+// What a held record keeps alive, roughly.
+size_t held_size(const RawRecord& record) {
+  return sizeof(RawRecord) + (record.key ? record.key->size() : 0) + (record.value ? record.value->size() : 0);
+}
 
 }  // namespace
 
@@ -130,7 +137,7 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     return;
   }
   for (const auto& tp : added) assigned_.insert(tp);
-  if (paused_) consumer_->pause(partitions);
+  if (fetching_paused_) consumer_->pause(partitions);
   log()->info("assigned {} partition(s), {} in total", added.size(), assigned_.size());
 }
 
@@ -138,6 +145,13 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   std::vector<TopicPartition> removed;
   for (auto* tp : partitions) removed.push_back(to_sluice(*tp));
   bool lost = consumer_->assignment_lost();
+  // Held records were never delivered: the next owner reads them again.
+  std::set<TopicPartition> gone(removed.begin(), removed.end());
+  std::erase_if(held_, [&](const RawRecord& record) {
+    if (!gone.contains(TopicPartition{std::string(record.topic), record.partition})) return false;
+    held_bytes_ -= held_size(record);
+    return true;
+  });
   listener_.on_revoked(removed, lost);
   if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_unassign(partitions)); error) {
     log()->error("incremental unassign failed: {}", error->str());
@@ -146,22 +160,63 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   log()->info("{} {} partition(s), {} left", lost ? "lost" : "revoked", removed.size(), assigned_.size());
 }
 
+Result<std::optional<RawRecord>> KafkaSource::next(int wait_ms) {
+  std::shared_ptr<RdKafka::Message> message(consumer_->consume(wait_ms));
+  RdKafka::ErrorCode code = message->err();
+  if (code == RdKafka::ERR__TIMED_OUT || code == RdKafka::ERR__PARTITION_EOF) return std::optional<RawRecord>();
+  if (code != RdKafka::ERR_NO_ERROR) {
+    Error error = kafka_error(code, "consuming");
+    if (error.error_class == ErrorClass::kFatal) return error;
+    log()->warn("{}", error.message);
+    return std::optional<RawRecord>();
+  }
+  return std::optional<RawRecord>(raw_record_of(std::move(message)));
+}
+
 Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono::milliseconds timeout) {
   std::vector<RawRecord> records;
+  if (paused_) {
+    if (Status status = hold(timeout); !status) return status.take_error();
+    return records;
+  }
+  while (!held_.empty() && records.size() < max_records) {
+    held_bytes_ -= held_size(held_.front());
+    records.push_back(std::move(held_.front()));
+    held_.pop_front();
+  }
   int wait_ms = static_cast<int>(timeout.count());
   while (records.size() < max_records) {
-    std::shared_ptr<RdKafka::Message> message(consumer_->consume(records.empty() ? wait_ms : 0));
-    RdKafka::ErrorCode code = message->err();
-    if (code == RdKafka::ERR__TIMED_OUT || code == RdKafka::ERR__PARTITION_EOF) break;
-    if (code != RdKafka::ERR_NO_ERROR) {
-      Error error = kafka_error(code, "consuming");
-      if (error.error_class == ErrorClass::kFatal) return error;
-      log()->warn("{}", error.message);
-      break;
-    }
-    records.push_back(raw_record_of(std::move(message)));
+    auto record = next(records.empty() ? wait_ms : 0);
+    if (!record) return record.take_error();
+    if (!*record) break;
+    records.push_back(std::move(**record));
   }
   return records;
+}
+
+Status KafkaSource::hold(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (!fetching_paused_ && held_bytes_ >= kMaxHeldBytes) pause_fetching();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // Serves the group (rebalance callbacks) even when nothing more is fetched.
+    auto record = next(static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (!record) return record.take_error();
+    if (*record) {
+      held_bytes_ += held_size(**record);
+      held_.push_back(std::move(**record));
+    } else {
+      return {};
+    }
+    if (left.count() <= 0) return {};
+  }
+}
+
+void KafkaSource::pause_fetching() {
+  fetching_paused_ = true;
+  PartitionList list;
+  for (const auto& tp : assigned_) list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
+  if (!list.items.empty()) consumer_->pause(list.items);
 }
 
 Status KafkaSource::commit(const std::vector<PartitionOffset>& offsets) {
@@ -176,17 +231,12 @@ Status KafkaSource::commit(const std::vector<PartitionOffset>& offsets) {
   return {};
 }
 
-void KafkaSource::pause_all() {
-  if (paused_) return;
-  paused_ = true;
-  PartitionList list;
-  for (const auto& tp : assigned_) list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
-  if (!list.items.empty()) consumer_->pause(list.items);
-}
+void KafkaSource::pause_all() { paused_ = true; }
 
 void KafkaSource::resume_all() {
-  if (!paused_) return;
   paused_ = false;
+  if (!fetching_paused_) return;
+  fetching_paused_ = false;
   PartitionList list;
   for (const auto& tp : assigned_) list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
   if (!list.items.empty()) consumer_->resume(list.items);

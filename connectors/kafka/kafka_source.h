@@ -3,6 +3,11 @@
 // offsets stored with the rows (PostgreSQL), and tells its listener before a
 // partition is taken away so in-flight work is committed or abandoned, never
 // committed later by a consumer that no longer owns it.
+// pause_all() is soft at first: poll() keeps serving the group and moves what
+// librdkafka already fetched into a bounded hold, returned first after
+// resume_all(); only when the hold is full are the partitions paused in
+// librdkafka, which drops its prefetched records and fetches them again on
+// resume. Short pauses (one batch being applied) therefore cost no refetch.
 // Driven by one thread (poll() and the rebalance callbacks run on it);
 // commit() may be called from another.
 #pragma once
@@ -11,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,13 +66,24 @@ class KafkaSource final : public Source {
     void event_cb(RdKafka::Event& event) override;
   };
 
+  // Records held while paused before the partitions are paused in librdkafka.
+  static constexpr size_t kMaxHeldBytes = 32u << 20;
+
   explicit KafkaSource(PartitionListener& listener) : listener_(listener) {}
+  // The next record, nullopt when none came within `wait_ms`.
+  Result<std::optional<RawRecord>> next(int wait_ms);
+  // While paused: moves fetched records into held_ for up to `timeout`.
+  Status hold(std::chrono::milliseconds timeout);
+  void pause_fetching();
   void assign(std::vector<RdKafka::TopicPartition*>& partitions);
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
 
   PartitionListener& listener_;
   std::set<TopicPartition> assigned_;
-  bool paused_ = false;
+  bool paused_ = false;           // the pipeline asked to pause
+  bool fetching_paused_ = false;  // and the partitions are paused in librdkafka
+  std::deque<RawRecord> held_;    // fetched while paused, delivered first on resume
+  size_t held_bytes_ = 0;
   bool closed_ = false;
   Rebalance rebalance_{*this};  // callbacks outlive consumer_
   Events events_;

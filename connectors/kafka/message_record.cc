@@ -2,7 +2,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include <string>
 #include <utility>
 
 namespace sluice::kafka {
@@ -36,12 +35,10 @@ RawRecord raw_record_of(std::shared_ptr<RdKafka::Message> message) {
     record.value = std::string_view(static_cast<const char*>(message->payload()), message->len());
   }
   attach_headers(*message, record);
-  // topic_name() returns a temporary std::string; keep the topic alive with the message.
-  std::string topic = message->topic_name();
-  auto owner = std::make_shared<std::pair<std::shared_ptr<RdKafka::Message>, std::string>>(std::move(message),
-                                                                                              std::move(topic));
-  record.topic = owner->second;
-  record.owner = std::move(owner);
+  // The message holds a reference on its topic handle, so the name stays valid
+  // as long as the message (topic_name() would copy it into a std::string).
+  record.topic = rd_kafka_topic_name(message->c_ptr()->rkt);
+  record.owner = std::move(message);
   return record;
 }
 
