@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log_rate_limiter.h"
 #include "core/logging.h"
 
 namespace sluice {
@@ -12,6 +13,16 @@ using Clock = std::chrono::steady_clock;
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = logging::get("pipeline");
   return logger;
+}
+
+// Retry warnings: a long outage logs a few lines per interval, not one per attempt.
+logging::LogRateLimiter& retry_warnings() {
+  static logging::LogRateLimiter limiter(std::chrono::seconds(30), 3);
+  return limiter;
+}
+
+std::string suppressed_note(uint64_t suppressed) {
+  return suppressed == 0 ? "" : " (" + std::to_string(suppressed) + " similar warnings suppressed)";
 }
 
 int64_t wall_ms() {
@@ -37,11 +48,21 @@ size_t batch_bytes(const Batch& batch) {
 
 constexpr std::chrono::milliseconds kDeadLetterFlushTimeout{10000};
 constexpr std::chrono::milliseconds kCaughtUpCheckInterval{200};
+constexpr std::chrono::milliseconds kLagInterval{1000};
+
+// Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
+bool postgres_unreachable(const Error& error) {
+  return error.reason.starts_with("connection_") || error.reason.starts_with("08") || error.reason.starts_with("57P");
+}
 
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, Router router, PipelineParts parts)
-    : config_(config), router_(std::move(router)), parts_(std::move(parts)) {}
+    : config_(config),
+      router_(std::move(router)),
+      parts_(std::move(parts)),
+      own_metrics_(parts_.metrics == nullptr ? std::make_unique<metrics::Registry>() : nullptr),
+      metrics_(parts_.metrics != nullptr ? *parts_.metrics : *own_metrics_) {}
 
 Pipeline::~Pipeline() {
   {
@@ -73,6 +94,8 @@ Status Pipeline::run(bool until_caught_up) {
   apply_thread_ = std::thread([this] { apply_loop(); });
   Clock::time_point last_check = Clock::now();
   bool drained = false;
+  metrics_.running(true);
+  metrics_.postgres_up(true);  // run_command connects the sink first; apply() and on_assigned() keep this current
   while (!stop_requested_) {
     bool queue_full;
     {
@@ -109,6 +132,7 @@ Status Pipeline::run(bool until_caught_up) {
     }
     for (const RawRecord& record : *records) {
       counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+      metrics_.consumed(record.topic);
       if (open_records_ >= config_.pipeline.batch_size || pending_fatal_ || !overflow_.empty()) {
         overflow_.push_back(record);
       } else {
@@ -134,6 +158,8 @@ Status Pipeline::run(bool until_caught_up) {
       }
     }
 
+    if (Clock::now() - lag_published_ >= kLagInterval) publish_lag();
+
     if (until_caught_up && open_.empty() && overflow_.empty() && Clock::now() - last_check >= kCaughtUpCheckInterval) {
       last_check = Clock::now();
       bool idle;
@@ -149,6 +175,7 @@ Status Pipeline::run(bool until_caught_up) {
     }
   }
 
+  metrics_.running(false);
   // Graceful end: finish and commit what was read, within the shutdown bound.
   bool failed;
   {
@@ -159,6 +186,7 @@ Status Pipeline::run(bool until_caught_up) {
   if (!failed) {
     if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
     deliver_commits();
+    publish_lag();  // the final lag, before leaving the group drops the series
     if (auto status = source_->close(); !status) log()->warn("{}", status.error().message);
   }
   {
@@ -193,6 +221,7 @@ void Pipeline::process(const RawRecord& record) {
   ChangeEvent& event = *decoded;
   if (event.op == Op::kMessage) {
     counters_.skipped.fetch_add(1, std::memory_order_relaxed);
+    metrics_.skipped();
     ++open_.batch.skipped;
     return;
   }
@@ -212,6 +241,7 @@ void Pipeline::process(const RawRecord& record) {
                   "(their delete events were applied before)", event.origin.topic);
     }
     counters_.skipped.fetch_add(1, std::memory_order_relaxed);
+    metrics_.skipped();
     ++open_.batch.skipped;
     return;
   } else {
@@ -239,6 +269,7 @@ void Pipeline::process(const RawRecord& record) {
 void Pipeline::reject(const RawRecord& record, Reject rejected) {
   (rejected.stage == Stage::kDecode ? counters_.rejected_decode : counters_.rejected_validate)
       .fetch_add(1, std::memory_order_relaxed);
+  metrics_.rejected(rejected.stage);
   if (config_.errors.tolerance == ErrorsTolerance::kNone) {
     // Nothing past the record before it may be committed.
     open_.next[TopicPartition{std::string(record.topic), record.partition}] = record.offset;
@@ -302,6 +333,21 @@ void Pipeline::deliver_commits() {
   }
 }
 
+void Pipeline::publish_lag() {
+  lag_published_ = Clock::now();
+  auto assignment = source_->assignment();
+  std::map<TopicPartition, int64_t> lag;
+  for (const auto& tp : assignment) {
+    auto marks = source_->watermarks({tp}, std::chrono::milliseconds(0));
+    if (!marks || marks->empty()) continue;  // not fetched yet
+    const Watermarks& watermark = marks->begin()->second;
+    auto committed = committed_next_.find(tp);
+    int64_t from = committed != committed_next_.end() ? committed->second.value : watermark.low.value;
+    lag[tp] = std::max<int64_t>(0, watermark.high.value - from);
+  }
+  metrics_.publish_lag(assignment, lag);
+}
+
 bool Pipeline::caught_up() {
   auto assignment = source_->assignment();
   if (assignment.empty()) return false;
@@ -327,6 +373,7 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
   if (stored) {
     for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
   }
+  if (stored || postgres_unreachable(stored.error())) metrics_.postgres_up(stored.ok());
   return stored;
 }
 
@@ -393,20 +440,28 @@ Status Pipeline::send_rejects(const Batch& batch, std::span<const SinkReject> si
   size_t sent = 0;
   if (sink_rejects.empty()) {
     for (const RejectedRecord& rejected : batch.rejects) {
-      if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, 1); !status) return status;
+      if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, 1); !status) {
+        metrics_.dead_letter_failed();
+        return status;
+      }
       ++sent;
     }
   } else {
     for (const SinkReject& rejected : sink_rejects) {
       if (auto status = parts_.dead_letters->send(batch.entries.at(rejected.entry_index).raw, rejected.reject, 1);
           !status) {
+        metrics_.dead_letter_failed();
         return status;
       }
       ++sent;
     }
   }
-  if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) return status;
+  if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) {
+    metrics_.dead_letter_failed();
+    return status;
+  }
   counters_.dead_lettered.fetch_add(sent, std::memory_order_relaxed);
+  metrics_.dead_lettered(sent);
   return {};
 }
 
@@ -422,7 +477,11 @@ bool Pipeline::apply_batch(Batch& batch) {
       return false;
     }
     counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
-    log()->warn("dead-letter topic not writable, retrying in {} ms: {}", delay.count(), status.error().message);
+    metrics_.transient_error("dead_letter", status.error());
+    if (uint64_t suppressed = 0; retry_warnings().allow(suppressed)) {
+      log()->warn("dead-letter topic not writable, retrying in {} ms: {}{}", delay.count(), status.error().message,
+                  suppressed_note(suppressed));
+    }
     if (!back_off(delay)) return false;
   }
 
@@ -439,7 +498,7 @@ bool Pipeline::apply_batch(Batch& batch) {
     return send_rejects(batch, rejects);
   };
   delay = config_.errors.retry_backoff_initial;
-  for (;;) {
+  for (int attempt = 1;; ++attempt) {
     Result<ApplyStats> applied = ApplyStats{};
     {
       std::lock_guard sink_lock(sink_mutex_);
@@ -451,7 +510,11 @@ bool Pipeline::apply_batch(Batch& batch) {
       counters_.skipped_stale.fetch_add(applied->stale, std::memory_order_relaxed);
       counters_.rejected_sink.fetch_add(applied->rejects.size(), std::memory_order_relaxed);
       counters_.batches.fetch_add(1, std::memory_order_relaxed);
-      counters_.last_commit_ms.store(wall_ms(), std::memory_order_relaxed);
+      int64_t commit_ms = wall_ms();
+      counters_.last_commit_ms.store(commit_ms, std::memory_order_relaxed);
+      metrics_.committed(batch, *applied, Clock::now() - started, commit_ms);
+      metrics_.postgres_up(true);
+      if (attempt > 1) log()->info("batch committed after {} attempts: PostgreSQL is back", attempt);
       log()->debug("batch committed: {} events, {} applied, {} rejected, {} partitions in {} ms", batch.entries.size(),
                    applied->applied, batch.rejects.size() + applied->rejects.size(), batch.offsets.size(),
                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
@@ -462,7 +525,12 @@ bool Pipeline::apply_batch(Batch& batch) {
       return false;
     }
     counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
-    log()->warn("batch not applied, retrying in {} ms: {}", delay.count(), applied.error().message);
+    metrics_.transient_error("sink", applied.error());
+    if (postgres_unreachable(applied.error())) metrics_.postgres_up(false);
+    if (uint64_t suppressed = 0; retry_warnings().allow(suppressed)) {
+      log()->warn("batch not applied, retrying in {} ms: {}{}", delay.count(), applied.error().message,
+                  suppressed_note(suppressed));
+    }
     if (!back_off(delay)) return false;
   }
 }
