@@ -6,6 +6,7 @@
 #include <iostream>
 #include <variant>
 
+#include "cli/check_config_command.h"
 #include "cli/run_command.h"
 #include "config/command_line.h"
 #include "core/logging.h"
@@ -24,25 +25,6 @@ int not_available(const char* command, const char* issue) {
   std::cerr << "sluice " << command << ": not available yet in this build (" << issue
             << "); see the feature status in README.md\n";
   return kExitUsage;
-}
-
-int check_config(const sluice::Config& config) {
-  // Rules and masks: syntax, patterns, and tables the configured topics route to.
-  std::string problems;
-  if (auto validators = sluice::validate::ValidatorChain::create(config, nullptr); !validators) {
-    problems = validators.error().message;
-  }
-  if (auto masker = sluice::validate::Masker::create(config); !masker) {
-    problems += (problems.empty() ? "" : "\n") + masker.error().message;
-  }
-  if (!problems.empty()) {
-    std::cerr << "sluice: bad configuration:\n" << problems << "\n";
-    return kExitUsage;
-  }
-  std::cout << "configuration is valid; effective configuration (secrets masked):\n";
-  for (const auto& [key, value] : config.effective) std::cout << "  " << key << " = " << value << "\n";
-  std::cout << "note: connectivity checks (PostgreSQL, broker) are not available yet in this build\n";
-  return kExitOk;
 }
 
 }  // namespace
@@ -73,7 +55,7 @@ int main(int argc, char** argv) {
     sluice::logging::configure(config->observability.log_format, config->observability.log_level);
     switch (command_line.command) {
       case sluice::Command::kCheckConfig:
-        return check_config(*config);
+        return sluice::cli::check_config_command(*config);
       case sluice::Command::kRun:
         return sluice::cli::run_command(*config, command_line.until_caught_up);
       case sluice::Command::kReplay:

@@ -6,15 +6,21 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli/metrics_server.h"
 #include "connectors/kafka/kafka_source.h"
+#include "core/log_rate_limiter.h"
 #include "core/logging.h"
 #include "decode/debezium_decoder.h"
 #include "dlq/kafka_dead_letter_producer.h"
+#include "metrics/registry.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/pipeline_metrics.h"
 #include "route/router.h"
+#include "sinks/postgres/postgres_preflight.h"
 #include "sinks/postgres/postgres_sink.h"
 #include "sinks/postgres/postgres_target_catalog.h"
 #include "validate/masker.h"
+#include "sluice/version.h"
 #include "validate/validator_chain.h"
 
 namespace sluice::cli {
@@ -71,6 +77,46 @@ class SignalWatcher {
   std::thread thread_;
 };
 
+constexpr std::string_view kValidationRejects = "sluice_validation_rejects_total";
+
+// Exports the validators' reject counts while it lives; declared after the
+// validators, so it is gone (and no scrape reads them) before they are.
+class RejectCountsExport {
+ public:
+  RejectCountsExport(metrics::Registry& registry, const validate::RejectCounters& counters) : registry_(registry) {
+    registry.add_collector(kValidationRejects, "records rejected by validation and masking, by table and rule",
+                           metrics::MetricType::kCounter, [&counters] {
+                             std::vector<metrics::Sample> samples;
+                             for (const auto& count : counters.snapshot()) {
+                               samples.push_back({{{"table", count.table}, {"rule", count.rule}},
+                                                  static_cast<double>(count.rejected)});
+                             }
+                             return samples;
+                           });
+  }
+  ~RejectCountsExport() { registry_.remove_collector(kValidationRejects); }
+  RejectCountsExport(const RejectCountsExport&) = delete;
+  RejectCountsExport& operator=(const RejectCountsExport&) = delete;
+
+ private:
+  metrics::Registry& registry_;
+};
+
+// /readyz: consuming (partitions assigned or awaited), the last PostgreSQL
+// connect or apply succeeded, and the server answers a ping right now.
+Readiness readiness(const Config& config, const metrics::Registry& registry) {
+  if (registry.value(PipelineMetrics::kRunning) != 1) return {false, "not consuming yet (starting) or any more (stopping)"};
+  if (registry.value(PipelineMetrics::kPostgresUp) != 1) {
+    return {false, "PostgreSQL at " + pg::describe_target(config.connection) + " failed the last connect or apply"};
+  }
+  if (!pg::postgres_reachable(config.connection, std::chrono::seconds(2))) {
+    return {false, "PostgreSQL at " + pg::describe_target(config.connection) + " does not answer"};
+  }
+  auto assigned = static_cast<int64_t>(registry.value(PipelineMetrics::kAssignedPartitions));
+  if (assigned == 0) return {true, "ready: waiting for a partition assignment"};
+  return {true, "ready: " + std::to_string(assigned) + " partition(s) assigned"};
+}
+
 }  // namespace
 
 int run_command(const Config& config, bool until_caught_up) {
@@ -90,9 +136,25 @@ int run_command(const Config& config, bool until_caught_up) {
     return 2;
   }
 
+  // The endpoint answers from the start: /healthz while waiting for PostgreSQL.
+  metrics::Registry registry;
+  registry.gauge("sluice_build_info", "always 1; the version is a label", {{"version", std::string(kVersion)}}).set(1);
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.observability.metrics_listen.empty()) {
+    auto started = MetricsServer::start(config.observability.metrics_listen, registry,
+                                        [&config, &registry] { return readiness(config, registry); });
+    if (!started) {
+      std::cerr << "sluice: " << started.error().message << "\n";
+      return 2;
+    }
+    metrics_server = std::move(*started);
+    log->info("metrics on http://{}:{} (/metrics, /healthz, /readyz)", metrics_server->host(), metrics_server->port());
+  }
+
   // PostgreSQL may still be starting: wait for it, as for any transient failure.
   std::unique_ptr<pg::PostgresSink> sink;
   auto delay = config.errors.retry_backoff_initial;
+  logging::LogRateLimiter start_up_warnings(std::chrono::seconds(30), 3);
   while (!sink) {
     auto opened = pg::PostgresSink::open(config);
     if (opened) {
@@ -103,7 +165,11 @@ int run_command(const Config& config, bool until_caught_up) {
       std::cerr << "sluice: " << opened.error().message << "\n";
       return kExitRuntime;
     }
-    log->warn("PostgreSQL not reachable, retrying in {} ms: {}", delay.count(), opened.error().message);
+    registry.gauge(PipelineMetrics::kPostgresUp, "1 when the last PostgreSQL connect or apply succeeded").set(0);
+    if (uint64_t suppressed = 0; start_up_warnings.allow(suppressed)) {
+      log->warn("PostgreSQL not reachable, retrying in {} ms: {}{}", delay.count(), opened.error().message,
+                suppressed == 0 ? "" : " (" + std::to_string(suppressed) + " similar warnings suppressed)");
+    }
     if (signals.stop_requested()) return kExitOk;
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, config.errors.retry_backoff_max);
@@ -120,6 +186,7 @@ int run_command(const Config& config, bool until_caught_up) {
     return configuration ? 2 : kExitRuntime;
   }
   for (const std::string& note : notes) logging::get("validate")->warn("{}", note);
+  RejectCountsExport reject_counts(registry, (*validators)->counters());
   auto masker = validate::Masker::create(config, &(*validators)->counters());
   if (!masker) {
     std::cerr << "sluice: bad configuration:\n" << masker.error().message << "\n";
@@ -150,6 +217,7 @@ int run_command(const Config& config, bool until_caught_up) {
   parts.validators.push_back(validators->get());
   if (!(*masker)->empty()) parts.masker = masker->get();
   parts.decode = [&decoder](const RawRecord& record) { return decoder.decode(record); };
+  parts.metrics = &registry;
   Pipeline pipeline(config, std::move(*router), std::move(parts));
 
   auto source = kafka::KafkaSource::create(config.kafka, pipeline);
