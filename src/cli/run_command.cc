@@ -145,7 +145,7 @@ int run_command(const Config& config, bool until_caught_up) {
                                         [&config, &registry] { return readiness(config, registry); });
     if (!started) {
       std::cerr << "sluice: " << started.error().message << "\n";
-      return 2;
+      return started.error().reason == "bad_configuration" ? 2 : kExitRuntime;
     }
     metrics_server = std::move(*started);
     log->info("metrics on http://{}:{} (/metrics, /healthz, /readyz)", metrics_server->host(), metrics_server->port());
