@@ -32,9 +32,14 @@ constexpr int kExitRuntime = 1;
 // Waits for SIGTERM/SIGINT on its own thread: the first asks the pipeline to
 // finish and commit the current batch; the second exits at once, committing
 // nothing more. The signals are blocked in every other thread.
+// Backstop: a PostgreSQL that hangs (a lock, a stalled network) keeps the apply
+// thread inside libpq where the pipeline's own shutdown bound cannot reach it,
+// so `shutdown_timeout` plus a second after the first signal the process exits
+// (1) without committing; the open transaction dies with the connection.
 class SignalWatcher {
  public:
-  explicit SignalWatcher(Pipeline* pipeline) : pipeline_(pipeline) {
+  SignalWatcher(Pipeline* pipeline, std::chrono::milliseconds shutdown_timeout)
+      : pipeline_(pipeline), shutdown_timeout_(shutdown_timeout) {
     thread_ = std::thread([this] { watch(); });
   }
   ~SignalWatcher() {
@@ -59,19 +64,28 @@ class SignalWatcher {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     timespec timeout{0, 200'000'000};
+    auto deadline = std::chrono::steady_clock::time_point::max();
     while (!done_) {
       int signal = sigtimedwait(&set, nullptr, &timeout);
+      if (std::chrono::steady_clock::now() > deadline) {
+        logging::get("pipeline")->error("shutdown did not finish within shutdown.timeout.ms ({} ms): exiting without "
+                                        "committing the current batch; it will be re-delivered",
+                                        shutdown_timeout_.count());
+        std::_Exit(kExitRuntime);
+      }
       if (signal != SIGTERM && signal != SIGINT) continue;
       if (++signals_ > 1) {
         logging::get("pipeline")->warn("second signal: exiting now without committing the current batch");
         std::_Exit(kExitRuntime);
       }
+      deadline = std::chrono::steady_clock::now() + shutdown_timeout_ + std::chrono::seconds(1);
       logging::get("pipeline")->info("signal {}: finishing the current batch, then exiting", signal);
       if (Pipeline* pipeline = pipeline_.load()) pipeline->request_stop();
     }
   }
 
   std::atomic<Pipeline*> pipeline_;
+  const std::chrono::milliseconds shutdown_timeout_;
   std::atomic<bool> done_{false};
   std::atomic<int> signals_{0};
   std::thread thread_;
@@ -122,7 +136,7 @@ Readiness readiness(const Config& config, const metrics::Registry& registry) {
 int run_command(const Config& config, bool until_caught_up) {
   auto log = logging::get("pipeline");
   SignalWatcher::block_signals();
-  SignalWatcher signals(nullptr);
+  SignalWatcher signals(nullptr, config.pipeline.shutdown_timeout);
 
   // Rule syntax first: a typo should not wait for PostgreSQL.
   if (auto rules = validate::ValidatorChain::create(config, nullptr); !rules) {
@@ -170,8 +184,11 @@ int run_command(const Config& config, bool until_caught_up) {
       log->warn("PostgreSQL not reachable, retrying in {} ms: {}{}", delay.count(), opened.error().message,
                 suppressed == 0 ? "" : " (" + std::to_string(suppressed) + " similar warnings suppressed)");
     }
+    for (auto slept = std::chrono::milliseconds(0); slept < delay && !signals.stop_requested();
+         slept += std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::min(delay - slept, std::chrono::milliseconds(100)));
+    }
     if (signals.stop_requested()) return kExitOk;
-    std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, config.errors.retry_backoff_max);
   }
 

@@ -6,6 +6,7 @@
 // check-config names the key of every problem it finds.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <libpq-fe.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <netinet/in.h>
 #include <rapidjson/document.h>
@@ -344,6 +345,110 @@ TEST(Operations, ReadinessFailsWhilePostgresIsUnreachableButHealthAnswers) {
   EXPECT_EQ(sluice.wait(10s), std::optional<int>(0)) << sluice.log();
   EXPECT_EQ(sluice.log().find(kDatabasePassword), std::string::npos);
   std::filesystem::remove(config_path);
+}
+
+// Next offsets stored with the rows, by partition (empty before the first commit).
+std::map<int, int64_t> stored_offsets(const Fixture& s) {
+  std::map<int, int64_t> out;
+  try {
+    for (const auto& row : query(s.url, "SELECT partition, next_offset FROM sluice_offsets WHERE consumer_group = '" +
+                                            s.group + "'")) {
+      out[std::stoi(*row[0])] = std::stoll(*row[1]);
+    }
+  } catch (const std::runtime_error&) {
+    // the offsets table does not exist yet
+  }
+  return out;
+}
+
+int64_t count(const std::string& url, const std::string& sql) { return std::stoll(query_value(url, sql).value()); }
+
+// A session holding an ACCESS EXCLUSIVE lock on a table: sluice's next apply
+// to it blocks inside PostgreSQL until release().
+class TableLock {
+ public:
+  TableLock(const std::string& url, const std::string& table) : conn_(PQconnectdb(url.c_str()), PQfinish) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(
+        PQexec(conn_.get(), ("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE").c_str()), PQclear);
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(conn_.get()));
+  }
+  void release() { conn_.reset(); }
+
+ private:
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, PQfinish};
+};
+
+// sluice with its batch stuck behind a lock: 100 records per partition
+// committed, 100 more read and blocked in the apply.
+struct StuckApply {
+  Fixture s = set_up();
+  LiveProducer producer{s.topic};
+  std::string config_path;
+  std::unique_ptr<SluiceProcess> sluice;
+  std::unique_ptr<TableLock> lock;
+
+  explicit StuckApply(const std::string& extra_config) {
+    config_path = write_config(s.config + "metrics.listen =\n" + extra_config);
+    producer.produce_now(100);
+    sluice = std::make_unique<SluiceProcess>(std::vector<std::string>{"run", "--config", config_path},
+                                             "/tmp/" + s.table + ".log");
+    auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (stored_offsets(s) != std::map<int, int64_t>{{0, 100}, {1, 100}}) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("not committed: " + sluice->log());
+      std::this_thread::sleep_for(100ms);
+    }
+    lock = std::make_unique<TableLock>(s.url, s.table);
+    producer.produce_now(100);
+    while (count(s.url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                        "wait_event_type = 'Lock'") == 0) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("apply not blocked: " + sluice->log());
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  ~StuckApply() { std::filesystem::remove(config_path); }
+
+  // Releases the lock once sluice's sessions are gone, then checks that
+  // nothing past the first 100 records per partition was committed.
+  void expect_nothing_more_committed() {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (count(s.url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                        "application_name = 'sluice' AND state <> 'idle'") > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      lock->release();  // the blocked statement may now run, but its session is gone: no COMMIT follows
+      std::this_thread::sleep_for(100ms);
+    }
+    lock->release();
+    while (count(s.url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                        "application_name = 'sluice'") > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(stored_offsets(s), (std::map<int, int64_t>{{0, 100}, {1, 100}}));
+    int64_t good = 0;
+    for (int64_t offset = 0; offset < 100; ++offset) good += !fails_validation(offset) && !malformed(offset);
+    EXPECT_EQ(count(s.url, "SELECT count(*) FROM " + s.table), 2 * good);
+  }
+};
+
+TEST(Operations, ASecondSignalExitsAtOnceWithoutCommitting) {
+  StuckApply stuck("");
+  stuck.sluice->send_signal(SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (stuck.sluice->log().find("signal 15") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  stuck.sluice->send_signal(SIGTERM);
+  // Well inside the 10 s shutdown bound, which the stuck batch would otherwise use up.
+  EXPECT_EQ(stuck.sluice->wait(5s), std::optional<int>(1)) << stuck.sluice->log();
+  EXPECT_NE(stuck.sluice->log().find("second signal"), std::string::npos) << stuck.sluice->log();
+  stuck.expect_nothing_more_committed();
+}
+
+TEST(Operations, AHungDatabaseCannotHoldShutdownPastTheBound) {
+  StuckApply stuck("shutdown.timeout.ms = 2000\n");
+  stuck.sluice->send_signal(SIGTERM);
+  EXPECT_EQ(stuck.sluice->wait(10s), std::optional<int>(1)) << stuck.sluice->log();
+  stuck.expect_nothing_more_committed();
 }
 
 TEST(CheckConfig, AGoodConfigurationPassesAndPrintsSecretsMasked) {
