@@ -244,6 +244,8 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
       ends[tp] = Watermarks{Offset{low}, Offset{high}};
       continue;
     }
+    // Even a zero timeout waits for the broker's answer (hundreds of ms).
+    if (timeout.count() == 0) continue;
     code = consumer_->query_watermark_offsets(tp.topic, tp.partition.value, &low, &high, static_cast<int>(timeout.count()));
     if (code != RdKafka::ERR_NO_ERROR) {
       return kafka_error(code, "reading the end offset of " + tp.topic + "[" + std::to_string(tp.partition.value) + "]");

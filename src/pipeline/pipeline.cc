@@ -338,8 +338,8 @@ void Pipeline::publish_lag() {
   auto assignment = source_->assignment();
   std::map<TopicPartition, int64_t> lag;
   for (const auto& tp : assignment) {
-    auto marks = source_->watermarks({tp}, std::chrono::milliseconds(0));
-    if (!marks || marks->empty()) continue;  // not fetched yet
+    auto marks = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
+    if (!marks || marks->empty()) continue;                                  // not fetched yet
     const Watermarks& watermark = marks->begin()->second;
     auto committed = committed_next_.find(tp);
     int64_t from = committed != committed_next_.end() ? committed->second.value : watermark.low.value;
