@@ -179,7 +179,7 @@ int run_command(const Config& config, bool until_caught_up) {
       std::cerr << "sluice: " << opened.error().message << "\n";
       return kExitRuntime;
     }
-    registry.gauge(PipelineMetrics::kPostgresUp, "1 when the last PostgreSQL connect or apply succeeded").set(0);
+    registry.gauge(PipelineMetrics::kPostgresUp, PipelineMetrics::kPostgresUpHelp).set(0);
     if (uint64_t suppressed = 0; start_up_warnings.allow(suppressed)) {
       log->warn("PostgreSQL not reachable, retrying in {} ms: {}{}", delay.count(), opened.error().message,
                 suppressed == 0 ? "" : " (" + std::to_string(suppressed) + " similar warnings suppressed)");

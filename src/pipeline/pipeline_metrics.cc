@@ -40,7 +40,7 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& registry)
       last_commit_(registry.gauge("sluice_last_commit_timestamp_seconds",
                                   "Unix time of the last successful commit (any table)")),
       running_(registry.gauge(kRunning, "1 while the pipeline consumes (partitions assigned or awaited)")),
-      postgres_up_(registry.gauge(kPostgresUp, "1 when the last PostgreSQL connect or apply succeeded")),
+      postgres_up_(registry.gauge(kPostgresUp, kPostgresUpHelp)),
       assigned_(registry.gauge(kAssignedPartitions, "partitions assigned to this member")) {}
 
 void PipelineMetrics::consumed(std::string_view topic) {

@@ -49,6 +49,7 @@ class PipelineMetrics {
   // Names of the gauges the readiness check reads.
   static constexpr std::string_view kRunning = "sluice_pipeline_running";
   static constexpr std::string_view kPostgresUp = "sluice_postgres_up";
+  static constexpr std::string_view kPostgresUpHelp = "1 when the last PostgreSQL connect or apply succeeded";
   static constexpr std::string_view kAssignedPartitions = "sluice_assigned_partitions";
 
  private:
