@@ -119,7 +119,7 @@ void PipelineMetrics::committed(const Batch& batch, const ApplyStats& stats,
   TableInstruments* instruments = nullptr;
   for (const BatchEntry& entry : batch.entries) {
     // Entries of one table tend to come together: skip the map look-up then.
-    if (last_table == nullptr || !(*last_table == entry.event.table)) {
+    if (last_table == nullptr || *last_table != entry.event.table) {
       last_table = &entry.event.table;
       instruments = &table(entry.event.table);
       instruments->last_commit->set(commit_seconds);
