@@ -351,11 +351,15 @@ void Pipeline::publish_lag() {
 bool Pipeline::caught_up() {
   auto assignment = source_->assignment();
   if (assignment.empty()) return false;
-  auto marks = source_->watermarks(assignment, std::chrono::seconds(5));
+  // From the fetch responses only: asking the broker takes up to a fetch wait
+  // per partition, and after a rebalance that hands over many partitions the
+  // Kafka thread would stop polling long enough to be dropped from the group.
+  auto marks = source_->watermarks(assignment, std::chrono::milliseconds(0));
   if (!marks) {
     log()->debug("cannot read end offsets yet: {}", marks.error().message);
     return false;
   }
+  if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
   for (const auto& [tp, watermark] : *marks) {
     if (watermark.high == watermark.low) continue;  // empty partition
     auto it = committed_next_.find(tp);
