@@ -35,6 +35,8 @@ kafka.heartbeat.interval.ms = 500
 connection.url = $PG_URL
 table.name.format = \${source.table}
 errors.deadletterqueue.topic.name = sluice.dlq
+# Any free port for /metrics, so the demo never collides with a running sluice.
+metrics.listen = 127.0.0.1:0
 CONF
 
 section "Configuration (sluice check-config)"

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "core/log_rate_limiter.h"
 #include "core/logging.h"
 #include "error_mapping.h"
 #include "message_record.h"
@@ -73,17 +74,22 @@ KafkaSource::~KafkaSource() {
 }
 
 void KafkaSource::Events::event_cb(RdKafka::Event& event) {
+  // A broker that is down reports on every reconnect attempt: a few lines per
+  // interval say enough.
+  static logging::LogRateLimiter limiter(std::chrono::seconds(30), 5);
+  uint64_t suppressed = 0;
+  auto note = [&] { return suppressed == 0 ? std::string() : " (" + std::to_string(suppressed) + " similar suppressed)"; };
   switch (event.type()) {
     case RdKafka::Event::EVENT_ERROR:
       if (event.fatal()) {
         log()->error("fatal consumer error: {}", event.str());
-      } else {
-        log()->warn("consumer: {} ({})", event.str(), RdKafka::err2str(event.err()));
+      } else if (limiter.allow(suppressed)) {
+        log()->warn("consumer: {} ({}){}", event.str(), RdKafka::err2str(event.err()), note());
       }
       break;
     case RdKafka::Event::EVENT_LOG:
       if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
-        log()->warn("librdkafka {}: {}", event.fac(), event.str());
+        if (limiter.allow(suppressed)) log()->warn("librdkafka {}: {}{}", event.fac(), event.str(), note());
       } else {
         log()->debug("librdkafka {}: {}", event.fac(), event.str());
       }
@@ -257,6 +263,8 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
       ends[tp] = Watermarks{Offset{low}, Offset{high}};
       continue;
     }
+    // Even a zero timeout waits for the broker's answer (hundreds of ms).
+    if (timeout.count() == 0) continue;
     code = consumer_->query_watermark_offsets(tp.topic, tp.partition.value, &low, &high, static_cast<int>(timeout.count()));
     if (code != RdKafka::ERR_NO_ERROR) {
       return kafka_error(code, "reading the end offset of " + tp.topic + "[" + std::to_string(tp.partition.value) + "]");

@@ -46,7 +46,8 @@ class KafkaSource final : public Source {
   bool paused() const { return paused_; }
 
   std::vector<TopicPartition> assignment() const override;
-  // Asks the broker for each partition's watermarks.
+  // Watermarks from the last fetch responses; asks the broker for partitions
+  // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
   Status close() override;

@@ -55,6 +55,8 @@ class Source {
   // Low and high watermarks of `partitions`. May answer from what the last
   // fetch responses reported (at most a fetch wait old) and asks the broker,
   // waiting up to `timeout`, only for partitions it has not fetched yet.
+  // A zero `timeout` never asks the broker: partitions not fetched yet are
+  // left out of the answer (the metrics use this; they must not block).
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
   // Leaves the group, revoking everything through the listener. Idempotent.

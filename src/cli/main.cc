@@ -6,39 +6,19 @@
 #include <iostream>
 #include <variant>
 
+#include "cli/check_config_command.h"
 #include "cli/replay_command.h"
 #include "cli/run_command.h"
 #include "config/command_line.h"
 #include "core/logging.h"
 #include "sluice/config.h"
 #include "sluice/version.h"
-#include "validate/masker.h"
-#include "validate/validator_chain.h"
 
 namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
-
-int check_config(const sluice::Config& config) {
-  // Rules and masks: syntax, patterns, and tables the configured topics route to.
-  std::string problems;
-  if (auto validators = sluice::validate::ValidatorChain::create(config, nullptr); !validators) {
-    problems = validators.error().message;
-  }
-  if (auto masker = sluice::validate::Masker::create(config); !masker) {
-    problems += (problems.empty() ? "" : "\n") + masker.error().message;
-  }
-  if (!problems.empty()) {
-    std::cerr << "sluice: bad configuration:\n" << problems << "\n";
-    return kExitUsage;
-  }
-  std::cout << "configuration is valid; effective configuration (secrets masked):\n";
-  for (const auto& [key, value] : config.effective) std::cout << "  " << key << " = " << value << "\n";
-  std::cout << "note: connectivity checks (PostgreSQL, broker) are not available yet in this build\n";
-  return kExitOk;
-}
 
 }  // namespace
 
@@ -68,7 +48,7 @@ int main(int argc, char** argv) {
     sluice::logging::configure(config->observability.log_format, config->observability.log_level);
     switch (command_line.command) {
       case sluice::Command::kCheckConfig:
-        return check_config(*config);
+        return sluice::cli::check_config_command(*config);
       case sluice::Command::kRun:
         return sluice::cli::run_command(*config, command_line.until_caught_up);
       case sluice::Command::kReplay:

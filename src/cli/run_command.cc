@@ -6,15 +6,21 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli/metrics_server.h"
 #include "connectors/kafka/kafka_source.h"
+#include "core/log_rate_limiter.h"
 #include "core/logging.h"
 #include "decode/debezium_decoder.h"
 #include "dlq/kafka_dead_letter_producer.h"
+#include "metrics/registry.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/pipeline_metrics.h"
 #include "route/router.h"
+#include "sinks/postgres/postgres_preflight.h"
 #include "sinks/postgres/postgres_sink.h"
 #include "sinks/postgres/postgres_target_catalog.h"
 #include "validate/masker.h"
+#include "sluice/version.h"
 #include "validate/validator_chain.h"
 
 namespace sluice::cli {
@@ -26,9 +32,14 @@ constexpr int kExitRuntime = 1;
 // Waits for SIGTERM/SIGINT on its own thread: the first asks the pipeline to
 // finish and commit the current batch; the second exits at once, committing
 // nothing more. The signals are blocked in every other thread.
+// Backstop: a PostgreSQL that hangs (a lock, a stalled network) keeps the apply
+// thread inside libpq where the pipeline's own shutdown bound cannot reach it,
+// so `shutdown_timeout` plus a second after the first signal the process exits
+// (1) without committing; the open transaction dies with the connection.
 class SignalWatcher {
  public:
-  explicit SignalWatcher(Pipeline* pipeline) : pipeline_(pipeline) {
+  SignalWatcher(Pipeline* pipeline, std::chrono::milliseconds shutdown_timeout)
+      : pipeline_(pipeline), shutdown_timeout_(shutdown_timeout) {
     thread_ = std::thread([this] { watch(); });
   }
   ~SignalWatcher() {
@@ -53,19 +64,28 @@ class SignalWatcher {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     timespec timeout{0, 200'000'000};
+    auto deadline = std::chrono::steady_clock::time_point::max();
     while (!done_) {
       int signal = sigtimedwait(&set, nullptr, &timeout);
+      if (std::chrono::steady_clock::now() > deadline) {
+        logging::get("pipeline")->error("shutdown did not finish within shutdown.timeout.ms ({} ms): exiting without "
+                                        "committing the current batch; it will be re-delivered",
+                                        shutdown_timeout_.count());
+        std::_Exit(kExitRuntime);
+      }
       if (signal != SIGTERM && signal != SIGINT) continue;
       if (++signals_ > 1) {
         logging::get("pipeline")->warn("second signal: exiting now without committing the current batch");
         std::_Exit(kExitRuntime);
       }
+      deadline = std::chrono::steady_clock::now() + shutdown_timeout_ + std::chrono::seconds(1);
       logging::get("pipeline")->info("signal {}: finishing the current batch, then exiting", signal);
       if (Pipeline* pipeline = pipeline_.load()) pipeline->request_stop();
     }
   }
 
   std::atomic<Pipeline*> pipeline_;
+  const std::chrono::milliseconds shutdown_timeout_;
   std::atomic<bool> done_{false};
   std::atomic<int> signals_{0};
   std::thread thread_;
@@ -102,6 +122,46 @@ class ProgressTicker {
   std::thread thread_;
 };
 
+constexpr std::string_view kValidationRejects = "sluice_validation_rejects_total";
+
+// Exports the validators' reject counts while it lives; declared after the
+// validators, so it is gone (and no scrape reads them) before they are.
+class RejectCountsExport {
+ public:
+  RejectCountsExport(metrics::Registry& registry, const validate::RejectCounters& counters) : registry_(registry) {
+    registry.add_collector(kValidationRejects, "records rejected by validation and masking, by table and rule",
+                           metrics::MetricType::kCounter, [&counters] {
+                             std::vector<metrics::Sample> samples;
+                             for (const auto& count : counters.snapshot()) {
+                               samples.push_back({{{"table", count.table}, {"rule", count.rule}},
+                                                  static_cast<double>(count.rejected)});
+                             }
+                             return samples;
+                           });
+  }
+  ~RejectCountsExport() { registry_.remove_collector(kValidationRejects); }
+  RejectCountsExport(const RejectCountsExport&) = delete;
+  RejectCountsExport& operator=(const RejectCountsExport&) = delete;
+
+ private:
+  metrics::Registry& registry_;
+};
+
+// /readyz: consuming (partitions assigned or awaited), the last PostgreSQL
+// connect or apply succeeded, and the server answers a ping right now.
+Readiness readiness(const Config& config, const metrics::Registry& registry) {
+  if (registry.value(PipelineMetrics::kRunning) != 1) return {false, "not consuming yet (starting) or any more (stopping)"};
+  if (registry.value(PipelineMetrics::kPostgresUp) != 1) {
+    return {false, "PostgreSQL at " + pg::describe_target(config.connection) + " failed the last connect or apply"};
+  }
+  if (!pg::postgres_reachable(config.connection, std::chrono::seconds(2))) {
+    return {false, "PostgreSQL at " + pg::describe_target(config.connection) + " does not answer"};
+  }
+  auto assigned = static_cast<int64_t>(registry.value(PipelineMetrics::kAssignedPartitions));
+  if (assigned == 0) return {true, "ready: waiting for a partition assignment"};
+  return {true, "ready: " + std::to_string(assigned) + " partition(s) assigned"};
+}
+
 }  // namespace
 
 int run_command(const Config& config, bool until_caught_up) {
@@ -115,7 +175,7 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
   const bool until_caught_up = options.until_caught_up;
   auto log = logging::get("pipeline");
   SignalWatcher::block_signals();
-  SignalWatcher signals(nullptr);
+  SignalWatcher signals(nullptr, config.pipeline.shutdown_timeout);
 
   // Rule syntax first: a typo should not wait for PostgreSQL.
   if (auto rules = validate::ValidatorChain::create(config, nullptr); !rules) {
@@ -129,9 +189,25 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
     return 2;
   }
 
+  // The endpoint answers from the start: /healthz while waiting for PostgreSQL.
+  metrics::Registry registry;
+  registry.gauge("sluice_build_info", "always 1; the version is a label", {{"version", std::string(kVersion)}}).set(1);
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.observability.metrics_listen.empty()) {
+    auto started = MetricsServer::start(config.observability.metrics_listen, registry,
+                                        [&config, &registry] { return readiness(config, registry); });
+    if (!started) {
+      std::cerr << "sluice: " << started.error().message << "\n";
+      return started.error().reason == "bad_configuration" ? 2 : kExitRuntime;
+    }
+    metrics_server = std::move(*started);
+    log->info("metrics on http://{}:{} (/metrics, /healthz, /readyz)", metrics_server->host(), metrics_server->port());
+  }
+
   // PostgreSQL may still be starting: wait for it, as for any transient failure.
   std::unique_ptr<pg::PostgresSink> sink;
   auto delay = config.errors.retry_backoff_initial;
+  logging::LogRateLimiter start_up_warnings(std::chrono::seconds(30), 3);
   while (!sink) {
     auto opened = pg::PostgresSink::open(config);
     if (opened) {
@@ -142,9 +218,16 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
       std::cerr << "sluice: " << opened.error().message << "\n";
       return kExitRuntime;
     }
-    log->warn("PostgreSQL not reachable, retrying in {} ms: {}", delay.count(), opened.error().message);
+    registry.gauge(PipelineMetrics::kPostgresUp, PipelineMetrics::kPostgresUpHelp).set(0);
+    if (uint64_t suppressed = 0; start_up_warnings.allow(suppressed)) {
+      log->warn("PostgreSQL not reachable, retrying in {} ms: {}{}", delay.count(), opened.error().message,
+                suppressed == 0 ? "" : " (" + std::to_string(suppressed) + " similar warnings suppressed)");
+    }
+    for (auto slept = std::chrono::milliseconds(0); slept < delay && !signals.stop_requested();
+         slept += std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::min(delay - slept, std::chrono::milliseconds(100)));
+    }
     if (signals.stop_requested()) return kExitOk;
-    std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, config.errors.retry_backoff_max);
   }
 
@@ -159,6 +242,7 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
     return configuration ? 2 : kExitRuntime;
   }
   for (const std::string& note : notes) logging::get("validate")->warn("{}", note);
+  RejectCountsExport reject_counts(registry, (*validators)->counters());
   auto masker = validate::Masker::create(config, &(*validators)->counters());
   if (!masker) {
     std::cerr << "sluice: bad configuration:\n" << masker.error().message << "\n";
@@ -190,6 +274,7 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
   if (!(*masker)->empty()) parts.masker = masker->get();
   parts.decode = [&decoder](const RawRecord& record) { return decoder.decode(record); };
   parts.prepare = options.prepare;
+  parts.metrics = &registry;
   Pipeline pipeline(config, std::move(*router), std::move(parts));
 
   auto source = kafka::KafkaSource::create(config.kafka, pipeline);

@@ -1,9 +1,12 @@
 #include "sluice/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "config_keys.h"
 
@@ -59,6 +62,65 @@ void parse_properties(std::string_view text, RawSettings& out, std::vector<std::
     if (!section.empty()) key = section + "." + key;
     out[key] = value;
   }
+}
+
+// A password inside connection.url (postgresql://user:secret@host/db, or
+// password=secret in conninfo form) replaced by the mask.
+std::string mask_url_password(std::string url) {
+  if (size_t scheme = url.find("://"); scheme != std::string::npos) {
+    size_t authority_end = url.find_first_of("/?", scheme + 3);
+    size_t at = url.rfind('@', authority_end == std::string::npos ? url.size() : authority_end);
+    if (at != std::string::npos && at > scheme) {
+      size_t colon = url.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) url.replace(colon + 1, at - colon - 1, kMasked);
+    }
+  }
+  // password=... in conninfo or in the URI's query string.
+  for (size_t at = url.find("password="); at != std::string::npos; at = url.find("password=", at + 1)) {
+    bool starts_word = at == 0 || url[at - 1] == ' ' || url[at - 1] == '?' || url[at - 1] == '&';
+    if (!starts_word) continue;
+    size_t value = at + 9;
+    size_t end = value;
+    if (end < url.size() && url[end] == '\'') {
+      end = url.find('\'', end + 1);
+      end = end == std::string::npos ? url.size() : end + 1;
+    } else {
+      end = url.find_first_of(" &", value);
+      if (end == std::string::npos) end = url.size();
+    }
+    url.replace(value, end - value, kMasked);
+  }
+  return url;
+}
+
+// Levenshtein distance, for "did you mean" on misspelt keys.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The known key closest to `key` when it is close enough to be a typo; else empty.
+std::string closest_key(std::string_view key) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, key.size() / 5) + 1;
+  for (const auto& spec : config::key_specs()) {
+    size_t distance = edit_distance(key, spec.name);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = spec.name;
+    }
+  }
+  return best;
 }
 
 // SLUICE_KAFKA_BOOTSTRAP_SERVERS -> kafka.bootstrap.servers; known keys by their
@@ -164,7 +226,9 @@ Result<Config> build(const RawSettings& raw) {
       }
     }
     if (config::find_key(key) == nullptr) {
-      problems.push_back(key + ": unknown key (see README, Configuration)");
+      std::string suggestion = closest_key(key);
+      problems.push_back(key + ": unknown key" + (suggestion.empty() ? "" : " (did you mean " + suggestion + "?)") +
+                         " (see README, Configuration)");
       continue;
     }
     values[key] = value;
@@ -174,7 +238,9 @@ Result<Config> build(const RawSettings& raw) {
     auto it = values.find(spec.name);
     if (it == values.end()) continue;
     if (auto error = spec.apply(config, it->second)) problems.push_back(spec.name + ": " + *error);
-    config.effective.emplace_back(spec.name, spec.secret && !it->second.empty() ? std::string(kMasked) : it->second);
+    std::string shown = spec.secret && !it->second.empty() ? std::string(kMasked) : it->second;
+    if (spec.name == "connection.url") shown = mask_url_password(shown);
+    config.effective.emplace_back(spec.name, std::move(shown));
   }
   for (const auto& [property, value] : config.kafka.properties) {
     config.effective.emplace_back("kafka." + property,

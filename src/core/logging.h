@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -17,5 +18,9 @@ void configure(LogFormat format, const std::string& level);
 
 // The logger of `module`, created on first use with the configured settings.
 std::shared_ptr<spdlog::logger> get(const std::string& module);
+
+// `text` as the inside of a JSON string: quotes, backslashes and control
+// characters escaped, invalid UTF-8 replaced by U+FFFD. Used by log.format = json.
+std::string json_escape(std::string_view text);
 
 }  // namespace sluice::logging

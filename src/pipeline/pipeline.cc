@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log_rate_limiter.h"
 #include "core/logging.h"
 
 namespace sluice {
@@ -12,6 +13,16 @@ using Clock = std::chrono::steady_clock;
 std::shared_ptr<spdlog::logger> log() {
   static auto logger = logging::get("pipeline");
   return logger;
+}
+
+// Retry warnings: a long outage logs a few lines per interval, not one per attempt.
+logging::LogRateLimiter& retry_warnings() {
+  static logging::LogRateLimiter limiter(std::chrono::seconds(30), 3);
+  return limiter;
+}
+
+std::string suppressed_note(uint64_t suppressed) {
+  return suppressed == 0 ? "" : " (" + std::to_string(suppressed) + " similar warnings suppressed)";
 }
 
 int64_t wall_ms() {
@@ -40,11 +51,21 @@ int attempt_of(const RawRecord& record) { return record.lineage ? record.lineage
 
 constexpr std::chrono::milliseconds kDeadLetterFlushTimeout{10000};
 constexpr std::chrono::milliseconds kCaughtUpCheckInterval{200};
+constexpr std::chrono::milliseconds kLagInterval{1000};
+
+// Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
+bool postgres_unreachable(const Error& error) {
+  return error.reason.starts_with("connection_") || error.reason.starts_with("08") || error.reason.starts_with("57P");
+}
 
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, Router router, PipelineParts parts)
-    : config_(config), router_(std::move(router)), parts_(std::move(parts)) {}
+    : config_(config),
+      router_(std::move(router)),
+      parts_(std::move(parts)),
+      own_metrics_(parts_.metrics == nullptr ? std::make_unique<metrics::Registry>() : nullptr),
+      metrics_(parts_.metrics != nullptr ? *parts_.metrics : *own_metrics_) {}
 
 Pipeline::~Pipeline() {
   {
@@ -76,6 +97,8 @@ Status Pipeline::run(bool until_caught_up) {
   apply_thread_ = std::thread([this] { apply_loop(); });
   Clock::time_point last_check = Clock::now();
   bool drained = false;
+  metrics_.running(true);
+  metrics_.postgres_up(true);  // run_command connects the sink first; apply() and on_assigned() keep this current
   while (!stop_requested_) {
     bool queue_full;
     {
@@ -112,6 +135,7 @@ Status Pipeline::run(bool until_caught_up) {
     }
     for (const RawRecord& record : *records) {
       counters_.consumed.fetch_add(1, std::memory_order_relaxed);
+      metrics_.consumed(record.topic);
       if (open_records_ >= config_.pipeline.batch_size || pending_fatal_ || !overflow_.empty()) {
         overflow_.push_back(record);
       } else {
@@ -137,6 +161,8 @@ Status Pipeline::run(bool until_caught_up) {
       }
     }
 
+    if (Clock::now() - lag_published_ >= kLagInterval) publish_lag();
+
     if (until_caught_up && open_.empty() && overflow_.empty() && Clock::now() - last_check >= kCaughtUpCheckInterval) {
       last_check = Clock::now();
       bool idle;
@@ -152,6 +178,7 @@ Status Pipeline::run(bool until_caught_up) {
     }
   }
 
+  metrics_.running(false);
   // Graceful end: finish and commit what was read, within the shutdown bound.
   bool failed;
   {
@@ -162,6 +189,7 @@ Status Pipeline::run(bool until_caught_up) {
   if (!failed) {
     if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
     deliver_commits();
+    publish_lag();  // the final lag, before leaving the group drops the series
     if (auto status = source_->close(); !status) log()->warn("{}", status.error().message);
   }
   {
@@ -213,6 +241,7 @@ void Pipeline::process(const RawRecord& consumed) {
   ChangeEvent& event = *decoded;
   if (event.op == Op::kMessage) {
     counters_.skipped.fetch_add(1, std::memory_order_relaxed);
+    metrics_.skipped();
     ++open_.batch.skipped;
     return;
   }
@@ -232,6 +261,7 @@ void Pipeline::process(const RawRecord& consumed) {
                   "(their delete events were applied before)", event.origin.topic);
     }
     counters_.skipped.fetch_add(1, std::memory_order_relaxed);
+    metrics_.skipped();
     ++open_.batch.skipped;
     return;
   } else {
@@ -259,6 +289,7 @@ void Pipeline::process(const RawRecord& consumed) {
 void Pipeline::reject(const RawRecord& record, Reject rejected) {
   (rejected.stage == Stage::kDecode ? counters_.rejected_decode : counters_.rejected_validate)
       .fetch_add(1, std::memory_order_relaxed);
+  metrics_.rejected(rejected.stage);
   if (config_.errors.tolerance == ErrorsTolerance::kNone) {
     // Nothing past the record before it may be committed.
     open_.next[TopicPartition{std::string(record.topic), record.partition}] = record.offset;
@@ -322,14 +353,33 @@ void Pipeline::deliver_commits() {
   }
 }
 
+void Pipeline::publish_lag() {
+  lag_published_ = Clock::now();
+  auto assignment = source_->assignment();
+  std::map<TopicPartition, int64_t> lag;
+  for (const auto& tp : assignment) {
+    auto marks = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
+    if (!marks || marks->empty()) continue;                                  // not fetched yet
+    const Watermarks& watermark = marks->begin()->second;
+    auto committed = committed_next_.find(tp);
+    int64_t from = committed != committed_next_.end() ? committed->second.value : watermark.low.value;
+    lag[tp] = std::max<int64_t>(0, watermark.high.value - from);
+  }
+  metrics_.publish_lag(assignment, lag);
+}
+
 bool Pipeline::caught_up() {
   auto assignment = source_->assignment();
   if (assignment.empty()) return false;
-  auto marks = source_->watermarks(assignment, std::chrono::seconds(5));
+  // From the fetch responses only: asking the broker takes up to a fetch wait
+  // per partition, and after a rebalance that hands over many partitions the
+  // Kafka thread would stop polling long enough to be dropped from the group.
+  auto marks = source_->watermarks(assignment, std::chrono::milliseconds(0));
   if (!marks) {
     log()->debug("cannot read end offsets yet: {}", marks.error().message);
     return false;
   }
+  if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
   for (const auto& [tp, watermark] : *marks) {
     if (watermark.high == watermark.low) continue;  // empty partition
     auto it = committed_next_.find(tp);
@@ -347,6 +397,7 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
   if (stored) {
     for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
   }
+  if (stored || postgres_unreachable(stored.error())) metrics_.postgres_up(stored.ok());
   return stored;
 }
 
@@ -414,6 +465,7 @@ Status Pipeline::send_rejects(const Batch& batch, std::span<const SinkReject> si
   if (sink_rejects.empty()) {
     for (const RejectedRecord& rejected : batch.rejects) {
       if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, attempt_of(rejected.raw)); !status) {
+        metrics_.dead_letter_failed();
         return status;
       }
       ++sent;
@@ -422,13 +474,18 @@ Status Pipeline::send_rejects(const Batch& batch, std::span<const SinkReject> si
     for (const SinkReject& rejected : sink_rejects) {
       const RawRecord& raw = batch.entries.at(rejected.entry_index).raw;
       if (auto status = parts_.dead_letters->send(raw, rejected.reject, attempt_of(raw)); !status) {
+        metrics_.dead_letter_failed();
         return status;
       }
       ++sent;
     }
   }
-  if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) return status;
+  if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) {
+    metrics_.dead_letter_failed();
+    return status;
+  }
   counters_.dead_lettered.fetch_add(sent, std::memory_order_relaxed);
+  metrics_.dead_lettered(sent);
   return {};
 }
 
@@ -444,7 +501,11 @@ bool Pipeline::apply_batch(Batch& batch) {
       return false;
     }
     counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
-    log()->warn("dead-letter topic not writable, retrying in {} ms: {}", delay.count(), status.error().message);
+    metrics_.transient_error("dead_letter", status.error());
+    if (uint64_t suppressed = 0; retry_warnings().allow(suppressed)) {
+      log()->warn("dead-letter topic not writable, retrying in {} ms: {}{}", delay.count(), status.error().message,
+                  suppressed_note(suppressed));
+    }
     if (!back_off(delay)) return false;
   }
 
@@ -461,7 +522,7 @@ bool Pipeline::apply_batch(Batch& batch) {
     return send_rejects(batch, rejects);
   };
   delay = config_.errors.retry_backoff_initial;
-  for (;;) {
+  for (int attempt = 1;; ++attempt) {
     Result<ApplyStats> applied = ApplyStats{};
     {
       std::lock_guard sink_lock(sink_mutex_);
@@ -473,7 +534,11 @@ bool Pipeline::apply_batch(Batch& batch) {
       counters_.skipped_stale.fetch_add(applied->stale, std::memory_order_relaxed);
       counters_.rejected_sink.fetch_add(applied->rejects.size(), std::memory_order_relaxed);
       counters_.batches.fetch_add(1, std::memory_order_relaxed);
-      counters_.last_commit_ms.store(wall_ms(), std::memory_order_relaxed);
+      int64_t commit_ms = wall_ms();
+      counters_.last_commit_ms.store(commit_ms, std::memory_order_relaxed);
+      metrics_.committed(batch, *applied, Clock::now() - started, commit_ms);
+      metrics_.postgres_up(true);
+      if (attempt > 1) log()->info("batch committed after {} attempts: PostgreSQL is back", attempt);
       log()->debug("batch committed: {} events, {} applied, {} rejected, {} partitions in {} ms", batch.entries.size(),
                    applied->applied, batch.rejects.size() + applied->rejects.size(), batch.offsets.size(),
                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
@@ -484,7 +549,12 @@ bool Pipeline::apply_batch(Batch& batch) {
       return false;
     }
     counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
-    log()->warn("batch not applied, retrying in {} ms: {}", delay.count(), applied.error().message);
+    metrics_.transient_error("sink", applied.error());
+    if (postgres_unreachable(applied.error())) metrics_.postgres_up(false);
+    if (uint64_t suppressed = 0; retry_warnings().allow(suppressed)) {
+      log()->warn("batch not applied, retrying in {} ms: {}{}", delay.count(), applied.error().message,
+                  suppressed_note(suppressed));
+    }
     if (!back_off(delay)) return false;
   }
 }

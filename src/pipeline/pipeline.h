@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/registry.h"
+#include "pipeline/pipeline_metrics.h"
 #include "route/router.h"
 #include "sluice/config.h"
 #include "sluice/dead_letter_sink.h"
@@ -63,6 +65,8 @@ struct PipelineParts {
   // consumed topic -- or nullopt to pass over it (it still counts as read).
   // An error rejects the consumed record (stage decode).
   std::function<Result<std::optional<RawRecord>>(const RawRecord&)> prepare;
+  // Where the pipeline's metrics go; the pipeline keeps a private registry when null.
+  metrics::Registry* metrics = nullptr;
 };
 
 class Pipeline final : public PartitionListener {
@@ -105,6 +109,9 @@ class Pipeline final : public PartitionListener {
   void wait_until_applied();
   bool caught_up();
   void deliver_commits();
+  // Consumer lag per assigned partition from the watermarks the fetches
+  // reported; never waits for the broker.
+  void publish_lag();
 
   void apply_loop();
   // Applies one batch with retries; returns false when the pipeline must stop.
@@ -119,6 +126,8 @@ class Pipeline final : public PartitionListener {
   PipelineParts parts_;
   Source* source_ = nullptr;
   PipelineCounters counters_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // when parts.metrics is null
+  PipelineMetrics metrics_;
 
   // Kafka thread only.
   OpenBatch open_;
@@ -129,6 +138,7 @@ class Pipeline final : public PartitionListener {
   std::map<std::string, TableName> table_of_topic_;  // last routed table per topic
   std::set<std::string> tombstones_skipped_;         // topics whose unroutable tombstones were skipped
   std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
+  std::chrono::steady_clock::time_point lag_published_;
 
   // Shared between the threads, under mutex_.
   std::mutex mutex_;

@@ -165,6 +165,7 @@ Result<ChangeEvent> decode(const RawRecord& record) {
 struct Harness {
   Config config;
   Journal journal;
+  metrics::Registry registry;
   FakeSink sink{journal};
   FakeDeadLetters dead_letters{journal};
   std::unique_ptr<Pipeline> pipeline;
@@ -177,7 +178,7 @@ struct Harness {
     config.errors.retry_backoff_initial = std::chrono::milliseconds(1);
     config.errors.retry_backoff_max = std::chrono::milliseconds(2);
     pipeline = std::make_unique<Pipeline>(config, *Router::create("${topic}"),
-                                          PipelineParts{&sink, &dead_letters, decode, {}});
+                                          PipelineParts{&sink, &dead_letters, decode, {}, nullptr, {}, &registry});
     source = std::make_unique<FakeSource>(*pipeline, "orders", partitions);
     pipeline->attach(*source);
   }
@@ -259,6 +260,33 @@ TEST(Pipeline, ARestartFindsNothingToDo) {
   ASSERT_TRUE(second.pipeline->run(true));
   EXPECT_TRUE(second.sink.applied_values.empty());
   EXPECT_EQ(second.pipeline->counters().consumed.load(), 0u);
+}
+
+TEST(Pipeline, MetricsCountWhatHappenedAndShowTheLagDrained) {
+  Harness h;
+  h.sink.transient_failures = 1;
+  for (int i = 0; i < 10; ++i) h.source->add(i % 2, i == 3 || i == 8 ? "bad" + std::to_string(i) : "v" + std::to_string(i));
+  h.source->add(1, "message-1");
+  ASSERT_TRUE(h.pipeline->run(true));
+  const metrics::Registry& r = h.registry;
+  EXPECT_EQ(r.value("sluice_events_consumed_total", {{"topic", "orders"}}), 11);
+  EXPECT_EQ(r.value("sluice_events_applied_total"), 8);
+  EXPECT_EQ(r.value("sluice_events_rejected_total", {{"stage", "decode"}}), 2);
+  EXPECT_EQ(r.value("sluice_events_rejected_total", {{"stage", "validate"}}), 0);
+  EXPECT_EQ(r.value("sluice_events_skipped_total"), 1);
+  EXPECT_EQ(r.value("sluice_dead_letter_records_total"), 2);
+  EXPECT_EQ(r.value("sluice_transient_errors_total", {{"where", "sink"}, {"reason", "connection_lost"}}), 1);
+  EXPECT_EQ(r.value("sluice_retries_total", {{"where", "sink"}}), 1);
+  EXPECT_EQ(r.value("sluice_table_events_total", {{"table", "orders"}, {"op", "c"}}), 8);
+  EXPECT_GT(r.value("sluice_table_last_commit_timestamp_seconds", {{"table", "orders"}}), 1.7e9);
+  EXPECT_EQ(r.value("sluice_postgres_up"), 1);
+  EXPECT_EQ(r.value("sluice_pipeline_running"), 0) << "run() has returned";
+  std::string text = r.render();
+  // The lag published before leaving the group: every partition drained.
+  EXPECT_NE(text.find("sluice_consumer_lag{topic=\"orders\",partition=\"0\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sluice_consumer_lag{topic=\"orders\",partition=\"1\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sluice_batch_size_count "), std::string::npos) << text;
+  EXPECT_NE(text.find("sluice_batch_apply_duration_seconds_bucket{le=\"+Inf\"} "), std::string::npos) << text;
 }
 
 }  // namespace
