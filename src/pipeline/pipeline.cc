@@ -398,7 +398,21 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
     for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
   }
   if (stored || postgres_unreachable(stored.error())) metrics_.postgres_up(stored.ok());
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& tp : partitions) lost_.erase(tp);
+  }
   return stored;
+}
+
+void Pipeline::drop_lost(Batch& batch) {
+  if (lost_.empty()) return;
+  auto is_lost = [&](const RawRecord& record) {
+    return lost_.contains(TopicPartition{std::string(record.topic), record.partition});
+  };
+  std::erase_if(batch.entries, [&](const BatchEntry& entry) { return is_lost(entry.raw); });
+  std::erase_if(batch.rejects, [&](const RejectedRecord& rejected) { return is_lost(rejected.raw); });
+  std::erase_if(batch.offsets, [&](const PartitionOffset& offset) { return lost_.contains(offset.partition); });
 }
 
 void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lost) {
@@ -410,10 +424,30 @@ void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lo
   std::erase_if(overflow_, is_revoked);
   if (lost) {
     // Another member may own them already: abandon their open work.
+    size_t open_bytes = batch_bytes(open_.batch);
     std::erase_if(open_.batch.entries, [&](const BatchEntry& entry) { return is_revoked(entry.raw); });
     std::erase_if(open_.batch.rejects, [&](const RejectedRecord& rejected) { return is_revoked(rejected.raw); });
     for (const auto& tp : partitions) open_.next.erase(tp);
     open_records_ = open_.batch.entries.size() + open_.batch.rejects.size();
+    // Work already handed to the apply side is dropped too: a batch waiting
+    // loses their part now, one being applied before its COMMIT (BeforeCommit
+    // fails it and the retry goes without them). Nothing is waited for: the
+    // new owner may be applying these partitions already.
+    size_t dropped = open_bytes - batch_bytes(open_.batch);
+    {
+      std::lock_guard lock(mutex_);
+      lost_.insert(partitions.begin(), partitions.end());
+      if (queued_) {
+        size_t queued_bytes = batch_bytes(*queued_);
+        drop_lost(*queued_);
+        dropped += queued_bytes - batch_bytes(*queued_);
+      }
+    }
+    in_flight_bytes_ -= std::min(dropped, in_flight_bytes_.load());
+    for (const auto& tp : partitions) committed_next_.erase(tp);
+    log()->warn("{} partition(s) lost: their uncommitted work is dropped and will be re-read by their new owner",
+                partitions.size());
+    return;
   }
   // Commit everything read so far before the partitions go.
   if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
@@ -512,6 +546,14 @@ bool Pipeline::apply_batch(Batch& batch) {
   // (2) Rows and offsets in one transaction; rows the target refuses go to the
   // dead-letter topic before COMMIT.
   Sink::BeforeCommit before_commit = [&](std::span<const SinkReject> rejects) -> Status {
+    {
+      std::lock_guard lock(mutex_);
+      for (const PartitionOffset& offset : batch.offsets) {
+        if (lost_.contains(offset.partition)) {
+          return Error::transient("partitions_lost", "partitions of the batch were lost while it was applied");
+        }
+      }
+    }
     if (rejects.empty()) return {};
     if (config_.errors.tolerance == ErrorsTolerance::kNone) {
       const SinkReject& first = rejects.front();
@@ -522,7 +564,12 @@ bool Pipeline::apply_batch(Batch& batch) {
     return send_rejects(batch, rejects);
   };
   delay = config_.errors.retry_backoff_initial;
-  for (int attempt = 1;; ++attempt) {
+  int failures = 0;  // transient failures of this batch's apply
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      drop_lost(batch);
+    }
     Result<ApplyStats> applied = ApplyStats{};
     {
       std::lock_guard sink_lock(sink_mutex_);
@@ -538,7 +585,7 @@ bool Pipeline::apply_batch(Batch& batch) {
       counters_.last_commit_ms.store(commit_ms, std::memory_order_relaxed);
       metrics_.committed(batch, *applied, Clock::now() - started, commit_ms);
       metrics_.postgres_up(true);
-      if (attempt > 1) log()->info("batch committed after {} attempts: PostgreSQL is back", attempt);
+      if (failures > 0) log()->info("batch committed after {} attempts: PostgreSQL is back", failures + 1);
       log()->debug("batch committed: {} events, {} applied, {} rejected, {} partitions in {} ms", batch.entries.size(),
                    applied->applied, batch.rejects.size() + applied->rejects.size(), batch.offsets.size(),
                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
@@ -548,6 +595,8 @@ bool Pipeline::apply_batch(Batch& batch) {
       fail(applied.take_error());
       return false;
     }
+    if (applied.error().reason == "partitions_lost") continue;  // again at once, without them
+    ++failures;
     counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
     metrics_.transient_error("sink", applied.error());
     if (postgres_unreachable(applied.error())) metrics_.postgres_up(false);

@@ -117,6 +117,9 @@ class Pipeline final : public PartitionListener {
   // Applies one batch with retries; returns false when the pipeline must stop.
   bool apply_batch(Batch& batch);
   Status send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
+  // Removes the entries, rejects and offsets of lost partitions from `batch`
+  // (caller holds mutex_).
+  void drop_lost(Batch& batch);
   // Waits `delay` unless a hard stop arrives first; false when stopping.
   bool back_off(std::chrono::milliseconds& delay);
   void fail(Error error);
@@ -144,6 +147,9 @@ class Pipeline final : public PartitionListener {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::optional<Batch> queued_;    // handed off, not started
+  // Partitions lost (another member may own them) while work of theirs was
+  // queued or being applied: that work is dropped, never committed.
+  std::set<TopicPartition> lost_;
   bool applying_ = false;          // the apply thread holds a batch
   std::vector<PartitionOffset> to_commit_;  // applied, not yet committed to the group
   std::optional<Error> fatal_;

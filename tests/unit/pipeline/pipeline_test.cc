@@ -4,13 +4,25 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace sluice {
 namespace {
+
+// Scripts a partition loss while a batch is being applied: the sink waits in
+// apply() until the source has told the pipeline the partition is lost.
+struct LossScript {
+  int partition = -1;  // the partition to lose; -1: no loss
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool applying = false;
+  bool lost = false;
+};
 
 // Records of one topic, served in order; everything is assigned at once.
 class FakeSource : public Source {
@@ -30,6 +42,19 @@ class FakeSource : public Source {
       for (const auto& [tp, next] : *stored) position_[tp.partition.value] = next.value;
     }
     std::vector<RawRecord> out;
+    if (loss_ != nullptr) {
+      std::unique_lock lock(loss_->mutex);
+      if (loss_->applying && !loss_->lost) {
+        lock.unlock();
+        TopicPartition gone{topic_, Partition{loss_->partition}};
+        listener_.on_revoked({gone}, /*lost=*/true);
+        std::erase(assignment_, gone);
+        log_.erase(loss_->partition);
+        lock.lock();
+        loss_->lost = true;
+        loss_->changed.notify_all();
+      }
+    }
     if (paused_) return out;
     for (auto& [partition, records] : log_) {
       int64_t& position = position_[partition];
@@ -61,6 +86,7 @@ class FakeSource : public Source {
   }
 
   std::map<int, int64_t> group_offsets;
+  LossScript* loss_ = nullptr;
 
  private:
   PartitionListener& listener_;
@@ -82,12 +108,20 @@ class FakeSink : public Sink {
  public:
   explicit FakeSink(Journal& journal) : journal_(journal) {}
   int transient_failures = 0;          // fail this many applies first
+  LossScript* loss = nullptr;
   std::set<std::string> refused_values;  // rows the "database" refuses
   std::map<std::string, int> applied_values;
   std::map<TopicPartition, Offset> stored;
   size_t max_batch = 0;
 
   Result<ApplyStats> apply(const Batch& batch, const BeforeCommit& before_commit) override {
+    if (loss != nullptr && loss->partition >= 0) {
+      std::unique_lock lock(loss->mutex);
+      if (!loss->applying) {
+        loss->applying = true;
+        loss->changed.wait_for(lock, std::chrono::seconds(10), [&] { return loss->lost; });
+      }
+    }
     if (transient_failures > 0) {
       --transient_failures;
       return Error::transient("connection_lost", "server closed the connection");
@@ -287,6 +321,22 @@ TEST(Pipeline, MetricsCountWhatHappenedAndShowTheLagDrained) {
   EXPECT_NE(text.find("sluice_consumer_lag{topic=\"orders\",partition=\"1\"} 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("sluice_batch_size_count "), std::string::npos) << text;
   EXPECT_NE(text.find("sluice_batch_apply_duration_seconds_bucket{le=\"+Inf\"} "), std::string::npos) << text;
+}
+
+TEST(Pipeline, WorkOfPartitionsLostDuringTheApplyIsNeverCommitted) {
+  Harness h;
+  h.config.pipeline.batch_size = 8;  // one batch holds both partitions
+  LossScript loss;
+  loss.partition = 1;
+  h.sink.loss = &loss;
+  h.source->loss_ = &loss;
+  for (int i = 0; i < 8; ++i) h.source->add(i % 2, "v" + std::to_string(i));
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_TRUE(loss.lost);
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{0}}), Offset{4});
+  EXPECT_FALSE(h.sink.stored.contains({"orders", Partition{1}})) << "the lost partition's offsets are not stored";
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"v0", 1}, {"v2", 1}, {"v4", 1}, {"v6", 1}}))
+      << "nor its rows";
 }
 
 }  // namespace
