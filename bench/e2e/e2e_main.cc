@@ -248,15 +248,7 @@ std::string write_config(const Options& options, const std::string& name, const 
                          const std::string& url) {
   std::string path = "/tmp/" + name + ".properties";
   std::ofstream config(path);
-  config << "topics = " << topic << "\n"
-         << "kafka.bootstrap.servers = " << testing::dev_broker().bootstrap_servers() << "\n"
-         << "kafka.group.id = " << name << "_group\n"
-         << "kafka.session.timeout.ms = 3000\n"
-         << "kafka.heartbeat.interval.ms = 500\n"
-         << "connection.url = " << url << "\n"
-         << "table.name.format = orders\n"
-         << "errors.deadletterqueue.topic.name = " << name << "_dlq\n"
-         << "metrics.listen =\n";
+  config << testing::sluice_properties(topic, name + "_group", url, name + "_dlq");
   for (const auto& set : options.sets) {
     auto eq = set.find('=');
     if (eq == std::string::npos) throw std::runtime_error("--set wants KEY=VALUE");

@@ -98,16 +98,7 @@ class ReplayTest : public ::testing::Test {
 
     config_path_ = "/tmp/" + name_ + ".properties";
     std::ofstream config(config_path_);
-    config << "topics = " << topic_ << "\n"
-           << "kafka.bootstrap.servers = " << dev_broker().bootstrap_servers() << "\n"
-           << "kafka.group.id = " << name_ << "\n"
-           << "kafka.session.timeout.ms = 3000\n"
-           << "kafka.heartbeat.interval.ms = 500\n"
-           << "connection.url = " << database_url_ << "\n"
-           << "table.name.format = orders\n"
-           << "errors.deadletterqueue.topic.name = " << dlq_ << "\n"
-           << "batch.size = 2000\n"
-           << "metrics.listen =\n";
+    config << sluice_properties(topic_, name_, database_url_, dlq_, "batch.size = 2000\n");
   }
   void TearDown() override { std::remove(config_path_.c_str()); }
 

@@ -95,16 +95,7 @@ struct Scenario {
     dev_broker().create_topic(dlq, kDeadLetterPartitions);
     config_path = "/tmp/" + name + ".properties";
     std::ofstream config(config_path);
-    config << "topics = " << produced().topic << "\n"
-           << "kafka.bootstrap.servers = " << dev_broker().bootstrap_servers() << "\n"
-           << "kafka.group.id = " << group << "\n"
-           // The dev broker holds a group for session.timeout.ms - 1 s after a member leaves.
-           << "kafka.session.timeout.ms = 3000\n"
-           << "kafka.heartbeat.interval.ms = 500\n"
-           << "connection.url = " << database_url << "\n"
-           << "table.name.format = orders\n"
-           << "errors.deadletterqueue.topic.name = " << dlq << "\n"
-           << "metrics.listen =\n";
+    config << sluice_properties(produced().topic, group, database_url, dlq);
   }
   ~Scenario() { std::remove(config_path.c_str()); }
 

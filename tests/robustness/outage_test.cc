@@ -57,18 +57,8 @@ class OutageTest : public ::testing::Test {
     }
     config_path_ = "/tmp/" + name_ + ".properties";
     std::ofstream config(config_path_);
-    config << "topics = " << topic_ << "\n"
-           << "kafka.bootstrap.servers = " << dev_broker().bootstrap_servers() << "\n"
-           << "kafka.group.id = " << name_ << "\n"
-           << "kafka.session.timeout.ms = 6000\n"
-           << "kafka.heartbeat.interval.ms = 500\n"
-           << "connection.url = " << database_url_ << "\n"
-           << "table.name.format = orders\n"
-           << "errors.deadletterqueue.topic.name = " << dlq_ << "\n"
-           << "errors.retry.delay.max.ms = 1000\n"
-           // Small batches, so the outage falls in the middle of the run.
-           << "batch.size = 500\n"
-           << "metrics.listen =\n";
+    // Small batches, so the outage falls in the middle of the run.
+    config << sluice_properties(topic_, name_, database_url_, dlq_, "errors.retry.delay.max.ms = 1000\nbatch.size = 500\n");
   }
   void TearDown() override { std::remove(config_path_.c_str()); }
 

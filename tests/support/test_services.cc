@@ -214,6 +214,15 @@ void DevBrokerProcess::create_topic(const std::string& topic, int partitions) co
   if (reply != "ok") throw std::runtime_error("topic-create " + topic + ": " + reply);
 }
 
+std::string sluice_properties(const std::string& topic, const std::string& group, const std::string& database_url,
+                              const std::string& dlq, const std::string& extra) {
+  return "topics = " + topic + "\n" + "kafka.bootstrap.servers = " + dev_broker().bootstrap_servers() + "\n" +
+         "kafka.group.id = " + group + "\n" + "kafka.session.timeout.ms = 3000\n" +
+         "kafka.heartbeat.interval.ms = 500\n" + "connection.url = " + database_url + "\n" +
+         "table.name.format = orders\n" + "errors.deadletterqueue.topic.name = " + dlq + "\n" + "metrics.listen =\n" +
+         extra;
+}
+
 PostgresServer& postgres() {
   static PostgresServer server;
   return server;

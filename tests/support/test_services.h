@@ -105,6 +105,13 @@ class SluiceProcess {
   std::optional<int> exit_code_;
 };
 
+// The properties of a `sluice run` against these services: `topic` into table
+// `orders` of `database_url`, consumer group `group`, dead letters to `dlq`,
+// metrics off, and a short session (the dev broker holds a group for
+// session.timeout.ms - 1 s after a member leaves). `extra` is appended.
+std::string sluice_properties(const std::string& topic, const std::string& group, const std::string& database_url,
+                              const std::string& dlq, const std::string& extra = "");
+
 // Path of a built executable of this project ("sluice", "sluice-dev-broker").
 std::string executable_path(const std::string& name);
 
