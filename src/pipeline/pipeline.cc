@@ -389,6 +389,15 @@ bool Pipeline::caught_up() {
 }
 
 Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector<TopicPartition>& partitions) {
+  // Work handed to the apply side before partitions were lost must be dropped
+  // or committed before the stored offsets are read: a batch committed after
+  // the read would be read and applied a second time.
+  bool any_lost;
+  {
+    std::lock_guard lock(mutex_);
+    any_lost = !lost_.empty();
+  }
+  if (any_lost) wait_until_applied();
   Result<std::map<TopicPartition, Offset>> stored = std::map<TopicPartition, Offset>{};
   {
     std::lock_guard sink_lock(sink_mutex_);
