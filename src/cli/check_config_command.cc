@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/exit_codes.h"
 #include "connectors/kafka/kafka_preflight.h"
 #include "sinks/postgres/postgres_preflight.h"
 #include "sinks/postgres/postgres_target_catalog.h"
@@ -13,9 +14,6 @@
 namespace sluice::cli {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kPostgresTimeout{5};
 constexpr std::chrono::milliseconds kKafkaTimeout{10000};
 

@@ -2,25 +2,24 @@
 // runs one command. Exit codes: 0 success, 1 runtime failure, 2 bad command
 // line or configuration.
 #include <cstdio>
+
 #include <exception>
 #include <iostream>
 #include <variant>
 
 #include "cli/check_config_command.h"
 #include "cli/replay_command.h"
+#include "cli/exit_codes.h"
 #include "cli/run_command.h"
 #include "config/command_line.h"
 #include "core/logging.h"
 #include "sluice/config.h"
 #include "sluice/version.h"
 
-namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-}  // namespace
+using sluice::cli::kExitOk;
+using sluice::cli::kExitRuntime;
+using sluice::cli::kExitUsage;
 
 int main(int argc, char** argv) {
   try {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "cli/exit_codes.h"
 #include "cli/run_command.h"
 #include "connectors/kafka/kafka_topic_reader.h"
 #include "core/logging.h"
@@ -18,9 +19,6 @@
 namespace sluice::cli {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kMetadataTimeout{10};
 
 // 64-bit FNV-1a of a record's coordinates: compact keys for de-duplication.

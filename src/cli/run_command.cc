@@ -6,6 +6,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli/exit_codes.h"
 #include "cli/metrics_server.h"
 #include "connectors/kafka/kafka_source.h"
 #include "core/log_rate_limiter.h"
@@ -26,8 +27,6 @@
 namespace sluice::cli {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
 
 // Waits for SIGTERM/SIGINT on its own thread: the first asks the pipeline to
 // finish and commit the current batch; the second exits at once, committing
@@ -180,13 +179,13 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
   // Rule syntax first: a typo should not wait for PostgreSQL.
   if (auto rules = validate::ValidatorChain::create(config, nullptr); !rules) {
     std::cerr << "sluice: bad configuration:\n" << rules.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
 
   auto router = Router::create(config.sink.table_name_format);
   if (!router) {
     std::cerr << "sluice: " << router.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
 
   // The endpoint answers from the start: /healthz while waiting for PostgreSQL.
@@ -239,14 +238,14 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
   if (!validators) {
     bool configuration = validators.error().reason == "bad_configuration";
     std::cerr << "sluice: " << (configuration ? "bad configuration:\n" : "") << validators.error().message << "\n";
-    return configuration ? 2 : kExitRuntime;
+    return configuration ? kExitUsage : kExitRuntime;
   }
   for (const std::string& note : notes) logging::get("validate")->warn("{}", note);
   RejectCountsExport reject_counts(registry, (*validators)->counters());
   auto masker = validate::Masker::create(config, &(*validators)->counters());
   if (!masker) {
     std::cerr << "sluice: bad configuration:\n" << masker.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   log->info("validation: {} rule(s), {} table(s) with masks{}", (*validators)->rule_count(), config.masks.size(),
             config.errors.dlq_mask ? ", dead-letter records masked" : "");
