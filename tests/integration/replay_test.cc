@@ -17,7 +17,6 @@
 #include "dlq/dead_letter_record.h"
 #include "tests/support/test_services.h"
 #include "tests/support/workload_checks.h"
-#include "workload_producer.h"
 
 namespace sluice::testing {
 namespace {
@@ -32,12 +31,6 @@ constexpr int kDeadLetterPartitions = 4;
 // customer_id is uniform in 1..100000: about 5% of the rows break this rule,
 // and so do their creates and updates.
 constexpr const char* kRule = "max:95000";
-
-struct Original {
-  int32_t partition;
-  int64_t offset;
-  auto operator<=>(const Original&) const = default;
-};
 
 struct DeadLetter {
   dlq::DeadLetterRecord info;
@@ -90,11 +83,9 @@ class ReplayTest : public ::testing::Test {
     spec.events = 20'000;
     spec.seed = 20261202;
     spec.partitions = kPartitions;
-    workload_ = std::make_unique<DebeziumWorkload>(DebeziumWorkload::generate(spec));
-    auto coordinates = workload::produce(*workload_, {dev_broker().bootstrap_servers(), topic_, {}, 0, SIZE_MAX});
-    for (size_t i = 0; i < workload_->records().size(); ++i) {
-      if (!workload_->records()[i].invalid.empty()) malformed_.insert({coordinates[i].partition, coordinates[i].offset});
-    }
+    ProducedWorkload produced = produce_workload(spec, topic_);
+    workload_ = std::move(produced.workload);
+    malformed_ = std::move(produced.malformed);
 
     config_path_ = "/tmp/" + name_ + ".properties";
     std::ofstream config(config_path_);
@@ -120,7 +111,7 @@ class ReplayTest : public ::testing::Test {
 
   std::string name_, database_url_, topic_, dlq_, config_path_;
   std::unique_ptr<DebeziumWorkload> workload_;
-  std::set<Original> malformed_;
+  std::set<RecordAt> malformed_;
   int runs_ = 0;
 };
 
@@ -131,7 +122,7 @@ TEST_F(ReplayTest, LiftedRuleReplayReachesTheSourceStateAndASecondReplayChangesN
 
   auto letters = read_topic(dlq_);
   int64_t by_rule = 0, decode = 0;
-  std::set<Original> rejected_by_rule;
+  std::set<RecordAt> rejected_by_rule;
   for (const auto& letter : letters) {
     ASSERT_TRUE(letter.info.has_origin);
     EXPECT_EQ(letter.info.topic, topic_);
@@ -173,7 +164,7 @@ TEST_F(ReplayTest, LiftedRuleReplayReachesTheSourceStateAndASecondReplayChangesN
 
   // Parked: exactly the malformed records, attempt 2, original coordinates.
   auto parked = read_topic(dlq_ + ".parking");
-  std::set<Original> parked_originals;
+  std::set<RecordAt> parked_originals;
   for (const auto& letter : parked) {
     EXPECT_EQ(letter.info.topic, topic_);
     EXPECT_EQ(letter.info.stage, "decode");

@@ -15,7 +15,6 @@
 #include "dlq/dead_letter_record.h"
 #include "tests/support/test_services.h"
 #include "tests/support/workload_checks.h"
-#include "workload_producer.h"
 
 namespace sluice::testing {
 namespace {
@@ -24,12 +23,6 @@ using namespace std::chrono_literals;
 using workload::DebeziumWorkload;
 
 constexpr int kPartitions = 24;  // 20k events of ~2.5 KB: well under ~5 MB per partition
-
-struct Original {
-  int32_t partition;
-  int64_t offset;
-  auto operator<=>(const Original&) const = default;
-};
 
 class OutageTest : public ::testing::Test {
  protected:
@@ -48,13 +41,10 @@ class OutageTest : public ::testing::Test {
     spec.events = 20'000;
     spec.seed = 20261202;
     spec.partitions = kPartitions;
-    workload_ = std::make_unique<DebeziumWorkload>(DebeziumWorkload::generate(spec));
-    auto coordinates = workload::produce(*workload_, {dev_broker().bootstrap_servers(), topic_, {}, 0, SIZE_MAX});
-    for (size_t i = 0; i < workload_->records().size(); ++i) {
-      auto [partition, offset] = coordinates[i];
-      end_offsets_[partition] = std::max(end_offsets_[partition], offset + 1);
-      if (!workload_->records()[i].invalid.empty()) malformed_.insert({partition, offset});
-    }
+    ProducedWorkload produced = produce_workload(spec, topic_);
+    workload_ = std::move(produced.workload);
+    malformed_ = std::move(produced.malformed);
+    end_offsets_ = std::move(produced.end_offsets);
     config_path_ = "/tmp/" + name_ + ".properties";
     std::ofstream config(config_path_);
     // Small batches, so the outage falls in the middle of the run.
@@ -108,7 +98,7 @@ class OutageTest : public ::testing::Test {
     kafka.properties = {{"bootstrap.servers", dev_broker().bootstrap_servers()}, {"group.id", name_ + "_reader"}};
     auto reader = kafka::KafkaTopicReader::open(kafka, dlq_, 10s);
     ASSERT_TRUE(reader) << reader.error().message;
-    std::set<Original> dead;
+    std::set<RecordAt> dead;
     ASSERT_TRUE((*reader)->read_all(
         [&](const RawRecord& record) {
           auto info = dlq::read_dead_letter(record);
@@ -122,7 +112,7 @@ class OutageTest : public ::testing::Test {
   std::string name_, database_url_, topic_, dlq_, config_path_;
   std::unique_ptr<DebeziumWorkload> workload_;
   std::map<int32_t, int64_t> end_offsets_;
-  std::set<Original> malformed_;
+  std::set<RecordAt> malformed_;
 };
 
 TEST_F(OutageTest, PostgresStoppedImmediatelyMidRunAndStartedAgain) {

@@ -1,6 +1,7 @@
 #include "tests/support/workload_checks.h"
 
 #include "tests/support/test_services.h"
+#include "workload_producer.h"
 
 namespace sluice::testing {
 
@@ -16,6 +17,19 @@ int64_t rows_differing(const std::string& url, const std::string& table, const w
                                     columns + " FROM " + expected + ") UNION ALL (SELECT " + columns + " FROM " +
                                     expected + " EXCEPT ALL SELECT " + columns + " FROM " + table + ")) AS d");
   return std::stoll(count.value());
+}
+
+ProducedWorkload produce_workload(const workload::WorkloadSpec& spec, const std::string& topic) {
+  ProducedWorkload out;
+  out.workload = std::make_unique<workload::DebeziumWorkload>(workload::DebeziumWorkload::generate(spec));
+  auto coordinates = workload::produce(*out.workload, {dev_broker().bootstrap_servers(), topic, {}, 0, SIZE_MAX});
+  const auto& records = out.workload->records();
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto [partition, offset] = coordinates[i];
+    out.end_offsets[partition] = std::max(out.end_offsets[partition], offset + 1);
+    if (!records[i].invalid.empty()) out.malformed.insert({partition, offset});
+  }
+  return out;
 }
 
 }  // namespace sluice::testing
