@@ -1,6 +1,7 @@
 #include "sinks/postgres/postgres_sink.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -88,8 +89,8 @@ class PostgresSink::Apply {
     std::string column_list;    // of written, quoted
     std::string position;       // the guard's column, quoted; empty without the guard
     std::string table_literal;  // the table's display name as a literal (guarded only)
-    bool any_upsert = false;
-    bool any_delete = false;
+    size_t upserts = 0;  // staged rows of each op
+    size_t deletes = 0;
     bool deletes_known = false;  // the deletes table holds rows of this table
 
     // "t.k = s.k AND ..." over the key columns.
@@ -105,11 +106,23 @@ class PostgresSink::Apply {
   // Creates the staging table and COPYs the planned rows into it.
   Status stage(const TablePlan& plan, TableWrite& write);
   void write_value(CopyWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
-  // The stale-event guard: drops staged rows older than the row they would
-  // write or the delete that removed it, and counts their events as stale.
+  // The stale-event guard, before the writes: drops staged rows older than
+  // the delete that removed their row (and, for insert.mode = insert, older
+  // than the row), counting their events as stale. Rows older than the target
+  // row are skipped by the writes themselves (drop_skipped_as_stale).
   Status drop_stale(const TablePlan& plan, TableWrite& write, Tally& tally);
-  Status write_upserts(const TableWrite& write);
-  Status write_deletes(const TableWrite& write);
+  // After a write of staged rows of `op` ("u" or "d") that changed `affected`
+  // rows: drops and counts the staged rows it skipped as stale.
+  Status drop_skipped_as_stale(const TablePlan& plan, TableWrite& write, std::string_view op, size_t affected,
+                               Tally& tally);
+  // Deletes the staged rows that `where` (on s, the staging table, and
+  // `using_`) selects, and returns the events they stand for.
+  Result<size_t> drop_stale_staged(const TablePlan& plan, TableWrite& write, const std::string& using_,
+                                   const std::string& where);
+  // The events the removed rows (key hex, op) stand for; updates the staged counts.
+  size_t count_stale(const TablePlan& plan, const PGresult* removed, TableWrite& write);
+  Status write_upserts(const TablePlan& plan, TableWrite& write, Tally& tally);
+  Status write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally);
 
   PostgresSink& sink_;
   const SinkConfig& config_;
@@ -317,7 +330,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   for (const PlannedRow& row : plan.rows) {
     const ChangeEvent& event = batch_.entries[row.entry].event;
     const bool remove = is_delete(event);
-    (remove ? write.any_delete : write.any_upsert) = true;
+    ++(remove ? write.deletes : write.upserts);
     writer.text(remove ? "d" : "u");
     if (plan.guarded) writer.bytes(row.key);
     for (const WriteColumn& c : write.written) {
@@ -358,39 +371,75 @@ std::string PostgresSink::Apply::TableWrite::not_stale() const {
   return " AND NOT coalesce(" + StaleGuard::newer_sql("t." + position, "s." + position) + ", false)";
 }
 
+size_t PostgresSink::Apply::count_stale(const TablePlan& plan, const PGresult* removed, TableWrite& write) {
+  size_t events = 0;
+  for (int r = 0; r < PQntuples(removed); ++r) {
+    events += plan.events_of(hex_decoded(PQgetvalue(removed, r, 0)));
+    (std::string_view(PQgetvalue(removed, r, 1)) == "d" ? write.deletes : write.upserts) -= 1;
+  }
+  return events;
+}
+
+Result<size_t> PostgresSink::Apply::drop_stale_staged(const TablePlan& plan, TableWrite& write, const std::string& using_,
+                                                      const std::string& where) {
+  auto removed = connection().exec("DELETE FROM " + write.staging + " AS s USING " + using_ + " WHERE " + where +
+                                   " RETURNING encode(s." + quote_identifier(kKeyColumn) + ", 'hex'), s." +
+                                   quote_identifier(kOpColumn));
+  if (!removed) return removed.take_error();
+  return count_stale(plan, removed->get(), write);
+}
+
 Status PostgresSink::Apply::drop_stale(const TablePlan& plan, TableWrite& write, Tally& tally) {
-  // A staged event that is stale makes the events folded into it stale too
-  // (they were older still): count them all.
-  size_t stale_rows = 0;
-  auto count_stale = [&](const PGresult* removed) {
-    for (int r = 0; r < PQntuples(removed); ++r) stale_rows += plan.events_of(hex_decoded(PQgetvalue(removed, r, 0)));
-  };
   const std::string& position = write.position;
-  std::string returning = " RETURNING encode(s." + quote_identifier(kKeyColumn) + ", 'hex')";
-  auto stale = connection().exec("DELETE FROM " + write.staging + " AS s USING " + write.target + " AS t WHERE " +
-                                 write.key_match() + " AND " +
-                                 StaleGuard::newer_sql("t." + position, "s." + position) + returning);
-  if (!stale) return stale.take_error();
-  count_stale(stale->get());
+  size_t stale = 0;
+  if (config_.insert_mode == InsertMode::kInsert) {
+    // A plain INSERT has no ON CONFLICT ... WHERE to skip rows older than the
+    // target's: drop them here, or they would fail as duplicates.
+    auto dropped = drop_stale_staged(plan, write, write.target + " AS t",
+                                     write.key_match() + " AND " +
+                                         StaleGuard::newer_sql("t." + position, "s." + position));
+    if (!dropped) return dropped.take_error();
+    stale += *dropped;
+  }
   auto known = connection().exec("SELECT EXISTS (SELECT 1 FROM " + sink_.guard_.deletes_table() +
                                  " WHERE table_name = " + write.table_literal + ")");
   if (!known) return known.take_error();
   write.deletes_known = std::string_view(PQgetvalue(known->get(), 0, 0)) == "t";
   if (write.deletes_known) {
-    auto deleted = connection().exec("DELETE FROM " + write.staging + " AS s USING " + sink_.guard_.deletes_table() +
-                                     " AS d WHERE d.table_name = " + write.table_literal + " AND d.row_key = s." +
-                                     quote_identifier(kKeyColumn) + " AND " +
-                                     StaleGuard::newer_sql("d.position", "s." + position) + returning);
-    if (!deleted) return deleted.take_error();
-    count_stale(deleted->get());
+    // Rows older than their recorded deletion: writing them would bring the row back.
+    auto dropped = drop_stale_staged(plan, write, sink_.guard_.deletes_table() + " AS d",
+                                     "d.table_name = " + write.table_literal + " AND d.row_key = s." +
+                                         quote_identifier(kKeyColumn) + " AND " +
+                                         StaleGuard::newer_sql("d.position", "s." + position));
+    if (!dropped) return dropped.take_error();
+    stale += *dropped;
   }
-  tally.applied -= std::min(tally.applied, stale_rows);
-  tally.skipped += stale_rows;
-  tally.stale += stale_rows;
+  tally.applied -= std::min(tally.applied, stale);
+  tally.skipped += stale;
+  tally.stale += stale;
   return {};
 }
 
-Status PostgresSink::Apply::write_upserts(const TableWrite& write) {
+Status PostgresSink::Apply::drop_skipped_as_stale(const TablePlan& plan, TableWrite& write, std::string_view op,
+                                                  size_t affected, Tally& tally) {
+  const size_t staged = op == "d" ? write.deletes : write.upserts;
+  if (write.position.empty() || affected >= staged) return {};
+  // Some staged rows changed nothing: those whose target row is newer were
+  // stale (the others found no row). Rarely taken: only replays, failovers and
+  // redeliveries leave rows behind.
+  const std::string& position = write.position;
+  auto dropped = drop_stale_staged(plan, write, write.target + " AS t",
+                                   "s." + quote_identifier(kOpColumn) + " = '" + std::string(op) + "' AND " +
+                                       write.key_match() + " AND " +
+                                       StaleGuard::newer_sql("t." + position, "s." + position));
+  if (!dropped) return dropped.take_error();
+  tally.applied -= std::min(tally.applied, *dropped);
+  tally.skipped += *dropped;
+  tally.stale += *dropped;
+  return {};
+}
+
+Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& write, Tally& tally) {
   const std::string op = "s." + quote_identifier(kOpColumn);
   const std::string& position = write.position;
   std::string sql;
@@ -420,6 +469,7 @@ Status PostgresSink::Apply::write_upserts(const TableWrite& write) {
           if (i > 0) sql += ", ";
           sql += quote_identifier(write.values[i]->name) + " = EXCLUDED." + quote_identifier(write.values[i]->name);
         }
+        // The stale-event guard: a row keeps what a newer event wrote.
         if (!position.empty()) {
           sql += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) + ", false)";
         }
@@ -427,7 +477,10 @@ Status PostgresSink::Apply::write_upserts(const TableWrite& write) {
     }
   }
   if (!sql.empty()) {
-    if (Status s = exec(sql); !s) return s;
+    auto result = connection().exec(sql);
+    if (!result) return result.take_error();
+    const size_t affected = std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
+    if (Status s = drop_skipped_as_stale(plan, write, "u", affected, tally); !s) return s;
   }
   // Rows written again forget their earlier deletion.
   if (write.deletes_known && config_.insert_mode != InsertMode::kUpdate) {
@@ -438,7 +491,7 @@ Status PostgresSink::Apply::write_upserts(const TableWrite& write) {
   return {};
 }
 
-Status PostgresSink::Apply::write_deletes(const TableWrite& write) {
+Status PostgresSink::Apply::write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally) {
   const std::string op = "s." + quote_identifier(kOpColumn);
   const std::string& position = write.position;
   std::string sql;
@@ -450,8 +503,11 @@ Status PostgresSink::Apply::write_deletes(const TableWrite& write) {
     sql = "DELETE FROM " + write.target + " AS t USING " + write.staging + " AS s WHERE " + op + " = 'd' AND " +
           write.key_match() + write.not_stale();
   }
-  if (Status s = exec(sql); !s) return s;
+  auto result = connection().exec(sql);
+  if (!result) return result.take_error();
   if (position.empty()) return {};
+  const size_t affected = std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
+  if (Status s = drop_skipped_as_stale(plan, write, "d", affected, tally); !s) return s;
   // Remember where each row was deleted, so older events cannot bring it
   // back. Tombstones follow their delete event and carry no source position,
   // so they leave what the delete recorded alone.
@@ -480,11 +536,11 @@ Status PostgresSink::Apply::apply_table(const TableName& table, std::span<const 
   if (plan.guarded) {
     if (Status s = drop_stale(plan, write, tally); !s) return s;
   }
-  if (write.any_upsert) {
-    if (Status s = write_upserts(write); !s) return s;
+  if (write.upserts > 0) {
+    if (Status s = write_upserts(plan, write, tally); !s) return s;
   }
-  if (write.any_delete && !write.keys.empty()) {
-    if (Status s = write_deletes(write); !s) return s;
+  if (write.deletes > 0 && !write.keys.empty()) {
+    if (Status s = write_deletes(plan, write, tally); !s) return s;
   }
   return exec("DROP TABLE " + write.staging);
 }
