@@ -181,7 +181,7 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
   }
   if (status.error().error_class != ErrorClass::kRecord) return status;
   // DDL of the failed attempt is gone too.
-  sink_.catalog_.clear();
+  sink_.forget_session_tables();
   if (Status s = exec("ROLLBACK TO SAVEPOINT " + savepoint); !s) return s;
   if (Status s = exec("RELEASE SAVEPOINT " + savepoint); !s) return s;
   if (entries.size() == 1) {
@@ -313,7 +313,6 @@ void PostgresSink::Apply::write_value(CopyWriter& writer, const WriteColumn& c, 
 }
 
 Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
-  write.staging = quote_identifier("sluice_stage_" + std::to_string(++sink_.staging_counter_));
   // Staging-only leading columns: the op, and with the guard the row key.
   std::string meta = quote_identifier(kOpColumn);
   std::string meta_types = "''::text AS " + quote_identifier(kOpColumn);
@@ -321,8 +320,30 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
     meta += ", " + quote_identifier(kKeyColumn);
     meta_types += ", ''::bytea AS " + quote_identifier(kKeyColumn);
   }
-  if (Status s = exec("CREATE TEMP TABLE " + write.staging + " ON COMMIT DROP AS SELECT " + meta_types + ", " +
-                      write.column_list + " FROM " + write.target + " WITH NO DATA");
+  // One staging table per shape (target, columns, their types) and session,
+  // emptied by every commit; creating one per batch costs catalog writes.
+  std::string shape = write.target + "|" + meta;
+  for (const WriteColumn& c : write.written) shape += "|" + c.name + " " + c.target->type;
+  auto [staging, created] = sink_.staging_tables_.try_emplace(std::move(shape));
+  if (created) {
+    staging->second.name = quote_identifier("sluice_stage_" + std::to_string(++sink_.staging_counter_));
+    if (Status s = exec("CREATE TEMP TABLE " + staging->second.name + " ON COMMIT DELETE ROWS AS SELECT " + meta_types +
+                        ", " + write.column_list + " FROM " + write.target + " WITH NO DATA");
+        !s) {
+      sink_.staging_tables_.erase(staging);
+      return s;
+    }
+  } else if (staging->second.used) {
+    // Used before in this transaction (another group of the same table).
+    if (Status s = exec("DELETE FROM " + staging->second.name); !s) return s;
+  }
+  staging->second.used = true;
+  write.staging = staging->second.name;
+
+  // Rows stream to PostgreSQL in chunks while the next ones are written.
+  constexpr size_t kChunkBytes = 1 << 20;
+  if (Status s = connection().copy_begin("COPY " + write.staging + " (" + meta + ", " + write.column_list +
+                                         ") FROM STDIN");
       !s) {
     return s;
   }
@@ -352,9 +373,13 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
       }
     }
     writer.end_row();
+    if (writer.data().size() >= kChunkBytes) {
+      connection().copy_data(writer.data());
+      writer.clear();
+    }
   }
-  return connection().copy_in("COPY " + write.staging + " (" + meta + ", " + write.column_list + ") FROM STDIN",
-                              writer.data());
+  connection().copy_data(writer.data());
+  return connection().copy_end();
 }
 
 std::string PostgresSink::Apply::TableWrite::key_match() const {
@@ -542,11 +567,12 @@ Status PostgresSink::Apply::apply_table(const TableName& table, std::span<const 
   if (write.deletes > 0 && !write.keys.empty()) {
     if (Status s = write_deletes(plan, write, tally); !s) return s;
   }
-  return exec("DROP TABLE " + write.staging);
+  return {};
 }
 
 Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
   if (Status s = exec("BEGIN"); !s) return s.take_error();
+  for (auto& [shape, staging] : sink_.staging_tables_) staging.used = false;
   if (sink_.commit_in_doubt_ && !batch_.offsets.empty()) {
     auto committed = already_committed();
     if (!committed) return committed.take_error();
@@ -573,7 +599,7 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
     work.push_back(i);
   }
   auto fail = [&](Error error) -> Result<ApplyStats> {
-    sink_.catalog_.clear();
+    sink_.forget_session_tables();
     if (connection().healthy()) {
       (void)connection().exec("ROLLBACK");
     }
@@ -611,6 +637,7 @@ Status PostgresSink::ensure_connected() {
   if (connection_ && connection_->healthy()) return {};
   if (connection_) logging::get("postgres")->warn("PostgreSQL connection lost; reconnecting");
   catalog_.set_connection(nullptr);
+  staging_tables_.clear();
   connection_.reset();
   auto opened = Connection::open(connection_config_);
   if (!opened) return opened.take_error();

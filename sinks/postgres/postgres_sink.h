@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sinks/postgres/connection.h"
@@ -42,6 +43,12 @@ class PostgresSink final : public Sink {
   PostgresSink(ConnectionConfig connection, SinkConfig sink, std::string consumer_group);
   // Reconnects when there is no healthy connection.
   Status ensure_connected();
+  // After a rollback: what the session created in it (tables, columns,
+  // staging tables) may be gone.
+  void forget_session_tables() {
+    catalog_.clear();
+    staging_tables_.clear();
+  }
 
   ConnectionConfig connection_config_;
   SinkConfig config_;
@@ -49,6 +56,15 @@ class PostgresSink final : public Sink {
   StaleGuard guard_;
   std::unique_ptr<Connection> connection_;
   TableCatalog catalog_{nullptr};
+  // Temporary staging tables of this session by shape (target, columns and
+  // their types), ON COMMIT DELETE ROWS. `used`: holds rows of the current
+  // transaction. A table created in a rolled-back (sub)transaction is gone, so
+  // every rollback forgets them all; new ones get new names.
+  struct StagingTable {
+    std::string name;  // quoted
+    bool used = false;
+  };
+  std::unordered_map<std::string, StagingTable> staging_tables_;
   uint64_t staging_counter_ = 0;
   // Set when a COMMIT failed with the connection lost: it may have committed.
   // The next apply() then skips a batch whose offsets are already stored, so
