@@ -247,25 +247,28 @@ void Pipeline::process(const RawRecord& consumed) {
   }
   auto table = router_.route(event);
   if (table) {
-    table_of_topic_.insert_or_assign(event.origin.topic, *table);
-  } else if (auto known = table_of_topic_.find(event.origin.topic); known != table_of_topic_.end()) {
+    auto [known, first] = table_of_topic_.try_emplace(event.origin.topic, *table);
+    if (!first && known->second && *known->second != *table) known->second.reset();
+  } else if (!event.tombstone) {
+    reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
+    return;
+  } else if (auto known = table_of_topic_.find(event.origin.topic);
+             known != table_of_topic_.end() && known->second) {
     // Tombstones carry no source block: they go where their topic's events go.
-    table = known->second;
-  } else if (event.tombstone) {
-    // table.name.format needs the source block and no event of this topic
-    // has been seen since start-up. Debezium writes the delete before its
-    // tombstone, and that delete sits at a lower, already committed offset:
-    // the row is gone, so the tombstone has nothing left to do.
+    table = *known->second;
+  } else {
+    // table.name.format needs the source block, and either no event of this
+    // topic has been seen since start-up or the topic feeds several tables.
+    // Debezium writes the delete before its tombstone, at a lower offset, so
+    // the row is gone and the tombstone has nothing left to do; guessing a
+    // table could delete another table's row with the same key.
     if (tombstones_skipped_.insert(event.origin.topic).second) {
-      log()->info("tombstones of {} skipped until an event with a source block names their table "
-                  "(their delete events were applied before)", event.origin.topic);
+      log()->info("tombstones of {} skipped: table.name.format needs a source block to name their table "
+                  "(their delete events carry the delete)", event.origin.topic);
     }
     counters_.skipped.fetch_add(1, std::memory_order_relaxed);
     metrics_.skipped();
     ++open_.batch.skipped;
-    return;
-  } else {
-    reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
     return;
   }
   event.table = std::move(*table);

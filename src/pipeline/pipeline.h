@@ -138,7 +138,10 @@ class Pipeline final : public PartitionListener {
   std::deque<RawRecord> overflow_;     // read while open_ was full
   std::optional<Error> pending_fatal_;  // errors.tolerance = none hit a reject
   std::map<TopicPartition, Offset> committed_next_;
-  std::map<std::string, TableName> table_of_topic_;  // last routed table per topic
+  // The table each topic's events were routed to; nullopt once a topic has
+  // fed more than one table (a topic-routing transform), where a tombstone's
+  // table is unknown.
+  std::map<std::string, std::optional<TableName>> table_of_topic_;
   std::set<std::string> tombstones_skipped_;         // topics whose unroutable tombstones were skipped
   std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
   std::chrono::steady_clock::time_point lag_published_;
