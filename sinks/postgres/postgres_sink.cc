@@ -617,6 +617,10 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
     return fail(s.take_error());
   }
   sink_.commit_in_doubt_ = false;
+  for (const PartitionOffset& offset : batch_.offsets) {
+    Offset& committed = sink_.committed_[offset.partition];
+    committed = std::max(committed, offset.next);
+  }
   return std::move(stats_);
 }
 
@@ -644,7 +648,33 @@ Status PostgresSink::ensure_connected() {
   connection_ = std::move(*opened);
   catalog_.set_connection(connection_.get());
   if (Status s = offsets_.ensure_table(*connection_); !s) return s;
-  if (config_.stale_guard) return guard_.ensure_table(*connection_);
+  if (config_.stale_guard) {
+    if (Status s = guard_.ensure_table(*connection_); !s) return s;
+  }
+  return check_offsets_kept();
+}
+
+Status PostgresSink::check_offsets_kept() {
+  if (committed_.empty()) return {};
+  std::vector<TopicPartition> partitions;
+  for (const auto& [partition, next] : committed_) partitions.push_back(partition);
+  auto stored = offsets_.load(*connection_, offsets_.consumer_group(), partitions);
+  if (!stored) return stored.take_error();
+  for (const auto& [partition, next] : committed_) {
+    auto it = stored->find(partition);
+    Offset found = it != stored->end() ? it->second : Offset{0};
+    if (found < next) {
+      // Continuing would leave the events between the two offsets unapplied:
+      // the consumer already read past them. A restart seeks to the stored
+      // offsets and applies them again.
+      return Error::fatal("offsets_lost",
+                          "PostgreSQL lost committed transactions: the stored next offset of " + partition.topic + "[" +
+                              std::to_string(partition.partition.value) + "] is " + std::to_string(found.value) +
+                              " after reconnecting, but " + std::to_string(next.value) +
+                              " was committed (a failover to a standby that was behind, or a restore?). "
+                              "Restart sluice to apply the lost events again from the stored offsets");
+    }
+  }
   return {};
 }
 

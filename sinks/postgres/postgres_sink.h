@@ -9,6 +9,7 @@
 // ApplyStats::stale. Used by one thread at a time.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,6 +44,10 @@ class PostgresSink final : public Sink {
   PostgresSink(ConnectionConfig connection, SinkConfig sink, std::string consumer_group);
   // Reconnects when there is no healthy connection.
   Status ensure_connected();
+  // After a reconnect: fatal when the database lost commits this sink made
+  // (its stored offsets are behind what was committed), since the consumer
+  // has read past the events they covered.
+  Status check_offsets_kept();
   // After a rollback: what the session created in it (tables, columns,
   // staging tables) may be gone.
   void forget_session_tables() {
@@ -70,6 +75,8 @@ class PostgresSink final : public Sink {
   // The next apply() then skips a batch whose offsets are already stored, so
   // the retry does not apply it twice.
   bool commit_in_doubt_ = false;
+  // The next offsets this sink committed, per partition (the highest).
+  std::map<TopicPartition, Offset> committed_;
 };
 
 }  // namespace sluice::pg

@@ -198,6 +198,15 @@ Status Pipeline::run(bool until_caught_up) {
   }
   changed_.notify_all();
   apply_thread_.join();
+  if (failed) {
+    // Work not committed is abandoned. Its records may hold the source's
+    // buffers, which must be returned before the source can be destroyed.
+    open_ = OpenBatch{};
+    open_records_ = 0;
+    overflow_.clear();
+    std::lock_guard lock(mutex_);
+    queued_.reset();
+  }
   log()->info("{}: consumed {}, applied {}, skipped {}, rejected {} (decode {}, validate {}, sink {}), {} batches",
               drained ? "caught up" : "stopped", counters_.consumed.load(), counters_.applied.load(),
               counters_.skipped.load(),
@@ -408,6 +417,7 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
   }
   if (stored) {
     for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
+    start_unstored_from_beginning(partitions, *stored);
   }
   if (stored || postgres_unreachable(stored.error())) metrics_.postgres_up(stored.ok());
   {
@@ -415,6 +425,18 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
     for (const auto& tp : partitions) lost_.erase(tp);
   }
   return stored;
+}
+
+void Pipeline::start_unstored_from_beginning(const std::vector<TopicPartition>& partitions,
+                                             std::map<TopicPartition, Offset>& stored) {
+  std::set<std::string> stored_topics;
+  for (const auto& [tp, next] : stored) stored_topics.insert(tp.topic);
+  for (const auto& tp : partitions) {
+    if (stored_topics.contains(tp.topic) && stored.try_emplace(tp, kFromBeginning).second) {
+      log()->info("{}[{}] has no stored offset although other partitions of its topic do: reading it from the "
+                  "beginning (re-applying is idempotent)", tp.topic, tp.partition.value);
+    }
+  }
 }
 
 void Pipeline::drop_lost(Batch& batch) {

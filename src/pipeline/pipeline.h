@@ -117,6 +117,13 @@ class Pipeline final : public PartitionListener {
   // Applies one batch with retries; returns false when the pipeline must stop.
   bool apply_batch(Batch& batch);
   Status send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
+  // Once a topic's offsets are stored with its rows, the group's committed
+  // offset of a partition of it with none stored is not to be trusted: sluice
+  // commits to the group only after storing, so the database has lost that
+  // partition's offsets (a restore, or a failover to a standby that was
+  // behind). Such partitions start from the beginning (kFromBeginning).
+  void start_unstored_from_beginning(const std::vector<TopicPartition>& partitions,
+                                     std::map<TopicPartition, Offset>& stored);
   // Removes the entries, rejects and offsets of lost partitions from `batch`
   // (caller holds mutex_).
   void drop_lost(Batch& batch);

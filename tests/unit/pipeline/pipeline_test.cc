@@ -39,7 +39,16 @@ class FakeSource : public Source {
       assigned_ = true;
       auto stored = listener_.on_assigned(assignment_);
       if (!stored) return stored.take_error();
-      for (const auto& [tp, next] : *stored) position_[tp.partition.value] = next.value;
+      // Like Kafka: without a stored offset, the group's committed one, else the beginning.
+      for (const auto& tp : assignment_) {
+        auto it = stored->find(tp);
+        auto committed = group_offsets.find(tp.partition.value);
+        if (it != stored->end()) {
+          position_[tp.partition.value] = it->second == kFromBeginning ? 0 : it->second.value;
+        } else if (committed != group_offsets.end()) {
+          position_[tp.partition.value] = committed->second;
+        }
+      }
     }
     std::vector<RawRecord> out;
     if (loss_ != nullptr) {
@@ -252,6 +261,35 @@ TEST(Pipeline, TombstonesGoToTheirTopicsTableOnlyWhenTheTopicFeedsOneTable) {
   EXPECT_TRUE(h.dead_letters.durable.empty()) << "an unroutable tombstone is not a bad record";
   EXPECT_EQ(h.pipeline->counters().skipped.load(), 2u);
   EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{3});
+}
+
+TEST(Pipeline, APartitionWithoutAStoredOffsetStartsFromTheBeginningOnceItsTopicHasStoredOffsets) {
+  Harness h;
+  for (int i = 0; i < 5; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  // The database kept partition 0's offset but lost partition 1's, which the
+  // group had committed (the database was restored to an earlier state).
+  h.sink.stored[{"orders", Partition{0}}] = Offset{2};
+  h.source->group_offsets[1] = 3;
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-2", 1}, {"p0-3", 1}, {"p0-4", 1}, {"p1-0", 1},
+                                                                {"p1-1", 1}, {"p1-2", 1}, {"p1-3", 1}, {"p1-4", 1}}));
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{5});
+}
+
+TEST(Pipeline, WithNoStoredOffsetsTheGroupsCommittedOffsetsAreUsed) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  // Moving from another consumer of the same group: start where it stopped.
+  h.source->group_offsets[0] = 1;
+  h.source->group_offsets[1] = 2;
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-1", 1}, {"p0-2", 1}, {"p1-2", 1}}));
 }
 
 TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
