@@ -6,6 +6,9 @@ sluice_add_test(unit_postgres LABEL unit
 sluice_add_test(integration_postgres_sink LABEL integration
   SOURCES integration/postgres_sink_test.cc
   LIBS sluice::postgres)
+sluice_add_test(integration_binary_copy LABEL integration
+  SOURCES integration/binary_copy_test.cc
+  LIBS sluice::postgres)
 sluice_add_test(integration_offsets_store LABEL integration
   SOURCES integration/offsets_store_test.cc
   LIBS sluice::postgres)

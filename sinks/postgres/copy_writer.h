@@ -10,14 +10,27 @@
 
 namespace sluice::pg {
 
-class CopyWriter {
+// Where the sink writes the values of one COPY row: text or binary format.
+class CopyValueWriter {
+ public:
+  // A value in its text form.
+  virtual void text(std::string_view value) = 0;
+  // Raw bytes (for bytea).
+  virtual void bytes(std::string_view value) = 0;
+  virtual void null() = 0;
+
+ protected:
+  ~CopyValueWriter() = default;
+};
+
+class CopyWriter final : public CopyValueWriter {
  public:
   // Appends a text value, escaping backslash, tab, newline and carriage return.
-  void text(std::string_view value);
+  void text(std::string_view value) override;
   // Appends raw bytes as a bytea hex literal (\\x0a0b...).
-  void bytes(std::string_view value);
+  void bytes(std::string_view value) override;
   // Appends SQL NULL (\N).
-  void null();
+  void null() override;
   // Ends the current row.
   void end_row();
 

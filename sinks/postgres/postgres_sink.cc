@@ -9,6 +9,7 @@
 
 #include "core/logging.h"
 #include "decode/logical_types.h"
+#include "sinks/postgres/binary_copy_writer.h"
 #include "sinks/postgres/copy_writer.h"
 #include "sinks/postgres/sqlstate.h"
 #include "sinks/postgres/stale_guard.h"
@@ -105,7 +106,11 @@ class PostgresSink::Apply {
   Status resolve(const TableName& table, const TablePlan& plan, const TableSchema& schema, TableWrite& write);
   // Creates the staging table and COPYs the planned rows into it.
   Status stage(const TablePlan& plan, TableWrite& write);
-  void write_value(CopyWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
+  // Writes one planned row's staging columns.
+  void write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write, const PlannedRow& row) const;
+  void write_value(CopyValueWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
+  // The binary COPY types of the staging columns, or nullopt when one has none.
+  std::optional<std::vector<BinaryType>> binary_columns(const TablePlan& plan, const TableWrite& write) const;
   // The stale-event guard, before the writes: drops staged rows older than
   // the delete that removed their row (and, for insert.mode = insert, older
   // than the row), counting their events as stale. Rows older than the target
@@ -283,7 +288,7 @@ Status PostgresSink::Apply::resolve(const TableName& table, const TablePlan& pla
   return {};
 }
 
-void PostgresSink::Apply::write_value(CopyWriter& writer, const WriteColumn& c, const ChangeEvent& event) const {
+void PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn& c, const ChangeEvent& event) const {
   const Datum* value = nullptr;
   const Column* source = nullptr;
   if (c.key) {
@@ -340,46 +345,84 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   staging->second.used = true;
   write.staging = staging->second.name;
 
-  // Rows stream to PostgreSQL in chunks while the next ones are written.
+  // Rows stream to PostgreSQL in chunks while the next ones are written, in
+  // binary format where every column's type has one. A value the binary
+  // writer does not encode ends the binary COPY; it and the rows after it
+  // follow as text, into the same staging table.
+  const std::string copy = "COPY " + write.staging + " (" + meta + ", " + write.column_list + ") FROM STDIN";
   constexpr size_t kChunkBytes = 1 << 20;
-  if (Status s = connection().copy_begin("COPY " + write.staging + " (" + meta + ", " + write.column_list +
-                                         ") FROM STDIN");
-      !s) {
-    return s;
-  }
-  CopyWriter writer;
+  std::optional<BinaryCopyWriter> binary;
+  if (auto types = binary_columns(plan, write)) binary.emplace(std::move(*types));
+  if (Status s = connection().copy_begin(binary ? copy + " (FORMAT binary)" : copy); !s) return s;
+  CopyWriter text;
   for (const PlannedRow& row : plan.rows) {
-    const ChangeEvent& event = batch_.entries[row.entry].event;
-    const bool remove = is_delete(event);
-    ++(remove ? write.deletes : write.upserts);
-    writer.text(remove ? "d" : "u");
-    if (plan.guarded) writer.bytes(row.key);
-    for (const WriteColumn& c : write.written) {
-      switch (c.kind) {
-        case WriteColumn::Kind::kPosition: writer.bytes(row.position); break;
-        case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); break;
-        case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); break;
-        case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); break;
-        case WriteColumn::Kind::kDeletedFlag: writer.text(row.soft_deleted ? "true" : "false"); break;
-        case WriteColumn::Kind::kDeletedTime:
-          // 'now' is PostgreSQL's input for the transaction's start time.
-          if (row.soft_deleted) {
-            writer.text("now");
-          } else {
-            writer.null();
-          }
-          break;
-        case WriteColumn::Kind::kValue: write_value(writer, c, event); break;
+    ++(is_delete(batch_.entries[row.entry].event) ? write.deletes : write.upserts);
+    if (binary) {
+      write_row(*binary, plan, write, row);
+      if (binary->end_row()) {
+        if (binary->data().size() >= kChunkBytes) {
+          connection().copy_data(binary->data());
+          binary->clear();
+        }
+        continue;
       }
+      binary->finish();
+      connection().copy_data(binary->data());
+      binary.reset();
+      if (Status s = connection().copy_end(); !s) return s;
+      if (Status s = connection().copy_begin(copy); !s) return s;
     }
-    writer.end_row();
-    if (writer.data().size() >= kChunkBytes) {
-      connection().copy_data(writer.data());
-      writer.clear();
+    write_row(text, plan, write, row);
+    text.end_row();
+    if (text.data().size() >= kChunkBytes) {
+      connection().copy_data(text.data());
+      text.clear();
     }
   }
-  connection().copy_data(writer.data());
+  if (binary) {
+    binary->finish();
+    connection().copy_data(binary->data());
+  } else {
+    connection().copy_data(text.data());
+  }
   return connection().copy_end();
+}
+
+std::optional<std::vector<BinaryType>> PostgresSink::Apply::binary_columns(const TablePlan& plan,
+                                                                           const TableWrite& write) const {
+  std::vector<BinaryType> types = {BinaryType::kText};  // the op
+  if (plan.guarded) types.push_back(BinaryType::kBytea);
+  for (const WriteColumn& c : write.written) {
+    auto type = binary_type_of(c.target->type);
+    if (!type) return std::nullopt;
+    types.push_back(*type);
+  }
+  return types;
+}
+
+void PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write,
+                                    const PlannedRow& row) const {
+  const ChangeEvent& event = batch_.entries[row.entry].event;
+  writer.text(is_delete(event) ? "d" : "u");
+  if (plan.guarded) writer.bytes(row.key);
+  for (const WriteColumn& c : write.written) {
+    switch (c.kind) {
+      case WriteColumn::Kind::kPosition: writer.bytes(row.position); break;
+      case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); break;
+      case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); break;
+      case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); break;
+      case WriteColumn::Kind::kDeletedFlag: writer.text(row.soft_deleted ? "true" : "false"); break;
+      case WriteColumn::Kind::kDeletedTime:
+        // 'now' is PostgreSQL's input for the transaction's start time.
+        if (row.soft_deleted) {
+          writer.text("now");
+        } else {
+          writer.null();
+        }
+        break;
+      case WriteColumn::Kind::kValue: write_value(writer, c, event); break;
+    }
+  }
 }
 
 std::string PostgresSink::Apply::TableWrite::key_match() const {

@@ -447,6 +447,32 @@ TEST_F(SinkTest, TypesRoundTripAsText) {
             "numeric(12,3)");
 }
 
+TEST_F(SinkTest, AValueWithoutABinaryFormSendsItAndTheRowsAfterItAsText) {
+  query(url_, "CREATE TABLE mixed (id bigint PRIMARY KEY, amount numeric, at timestamptz, __sluice_position bytea)");
+  auto value = schema({col("id", FieldType::kInt64, false), col("amount", FieldType::kString),
+                       col("at", FieldType::kString)});
+  SinkConfig config;
+  config.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto sink = open(config);
+  std::vector<BatchEntry> entries;
+  // Row 2's exponent and row 3's 'T' are PostgreSQL's to read.
+  const std::vector<std::pair<std::string, std::string>> values = {{"1.5", "2024-01-01 10:00:00+02"},
+                                                                   {"2e1", "2024-01-02 10:00:00+00"},
+                                                                   {"3.25", "2024-01-03T10:00:00Z"},
+                                                                   {"-4", "2024-01-04 10:00:00.5-01"}};
+  for (size_t i = 0; i < values.size(); ++i) {
+    BatchEntry e = event(Op::kCreate, static_cast<int64_t>(i + 1), "n", "1", "mixed");
+    e.event.after = row(value, {std::to_string(i + 1), values[i].first, values[i].second});
+    entries.push_back(std::move(e));
+  }
+  auto stats = sink->apply(batch(std::move(entries)), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SET TIME ZONE 'UTC'; SELECT id, amount, at FROM mixed ORDER BY id"),
+            "1,1.5,2024-01-01 08:00:00+00;2,20,2024-01-02 10:00:00+00;3,3.25,2024-01-03 10:00:00+00;"
+            "4,-4,2024-01-04 11:00:00.5+00;");
+}
+
 TEST_F(SinkTest, MoreTypesRoundTrip) {
   Column structs = col("parts", FieldType::kArray);
   structs.element_type = FieldType::kStruct;
