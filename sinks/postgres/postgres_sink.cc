@@ -723,7 +723,17 @@ Status PostgresSink::check_offsets_kept() {
 
 Result<ApplyStats> PostgresSink::apply(const Batch& batch, const BeforeCommit& before_commit) {
   if (Status s = ensure_connected(); !s) return s.take_error();
-  return Apply(*this, batch).run(before_commit);
+  auto applied = Apply(*this, batch).run(before_commit);
+  // Another session changed a target table behind the catalog cache (dropped
+  // it or a column, changed a type): the failed attempt rolled back and
+  // forgot the cache, so one more attempt works from the table as it is now.
+  if (!applied && (applied.error().reason == "42703" || applied.error().reason == "42P01" ||
+                   applied.error().reason == "42804")) {
+    logging::get("postgres")->warn("a target table changed outside sluice ({}); reloading it and applying again",
+                                   applied.error().message);
+    applied = Apply(*this, batch).run(before_commit);
+  }
+  return applied;
 }
 
 Result<std::map<TopicPartition, Offset>> PostgresSink::load_offsets(const std::string& group,

@@ -528,6 +528,20 @@ TEST_F(SinkTest, SchemaEvolutionAddsAColumnMidStream) {
   EXPECT_EQ(missing.error().error_class, sluice::ErrorClass::kFatal);
 }
 
+TEST_F(SinkTest, ATableChangedByAnotherSessionIsReloaded) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a", "1")}), no_rejects));
+  query(url_, "ALTER TABLE items DROP COLUMN qty");
+  auto again = sink->apply(batch({event(Op::kCreate, 2, "b", "2")}), no_rejects);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(rows("SELECT id, name, qty FROM items ORDER BY id"), "1,a,NULL;2,b,2;") << "the column is added back";
+  query(url_, "DROP TABLE items");
+  auto recreated = sink->apply(batch({event(Op::kUpdate, 3, "c", "3")}), no_rejects);
+  ASSERT_TRUE(recreated) << recreated.error().message;
+  EXPECT_EQ(rows("SELECT id, name, qty FROM items ORDER BY id"), "3,c,3;");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
+}
+
 TEST_F(SinkTest, SchemaEvolutionWidensAndKeepsTypesOfInferredColumns) {
   query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name varchar(5), qty smallint, price numeric(5,2), "
               "at timestamptz)");
