@@ -34,6 +34,9 @@ class KafkaDeadLetterProducer final : public DeadLetterSink {
   // kTransient when a record could not be delivered in `timeout` or the broker
   // refused it for a retriable reason; the caller must send the batch's rejects
   // again before retrying. kFatal when the topic can never take the record.
+  // On failure, records still waiting in the producer's queues are discarded,
+  // so that the retry does not add a second copy of each behind the first;
+  // only records on the wire at that moment may still arrive twice.
   Status flush(std::chrono::milliseconds timeout) override;
 
   const std::string& topic() const { return topic_; }
@@ -51,6 +54,9 @@ class KafkaDeadLetterProducer final : public DeadLetterSink {
   };
 
   KafkaDeadLetterProducer(std::string topic, bool context_headers, std::function<int64_t()> clock_ms);
+
+  // Drops the records not yet sent to the broker (the caller sends them again).
+  void discard_queued();
 
   std::string topic_;
   bool context_headers_;
