@@ -6,7 +6,11 @@
 // every write of a row version; a version written by two committed
 // transactions would appear twice). Each test prints a `robustness figures:`
 // line (events, lost, applied twice, dead-letter duplicates) for the README.
+// Instances joining and leaving the consumer group mid-run are checked the
+// same way.
 #include <gtest/gtest.h>
+
+#include <signal.h>
 
 #include <fstream>
 #include <iostream>
@@ -55,9 +59,24 @@ class OutageTest : public ::testing::Test {
   }
   void TearDown() override { std::remove(config_path_.c_str()); }
 
-  std::unique_ptr<SluiceProcess> start() {
-    return std::make_unique<SluiceProcess>(std::vector<std::string>{"run", "--config", config_path_, "--until-caught-up"},
-                                           "/tmp/" + name_ + ".log");
+  // `sluice run --until-caught-up`, or with `service` a run that only a
+  // signal ends.
+  std::unique_ptr<SluiceProcess> start(const std::string& log_suffix = "", std::vector<std::string> extra = {},
+                                       bool service = false) {
+    std::vector<std::string> arguments = {"run", "--config", config_path_};
+    if (!service) arguments.push_back("--until-caught-up");
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return std::make_unique<SluiceProcess>(arguments, "/tmp/" + name_ + log_suffix + ".log");
+  }
+
+  // Waits until the log of `process` contains `text`.
+  void wait_for_log(SluiceProcess& process, const std::string& text) {
+    auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (process.log().find(text) == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << process.log();
+      ASSERT_FALSE(process.wait(0ms).has_value()) << "sluice ended early\n" << process.log();
+      std::this_thread::sleep_for(50ms);
+    }
   }
 
   int64_t committed_events() {
@@ -66,14 +85,20 @@ class OutageTest : public ::testing::Test {
         query_value(database_url_, "SELECT coalesce(sum(next_offset), 0) FROM sluice_offsets").value_or("0"));
   }
 
-  // Waits until at least `events` are committed, then installs the audit trigger.
-  void wait_for_progress(SluiceProcess& process, int64_t events) {
+  // Waits until at least `events` are committed while `process` runs.
+  void wait_until_committed(SluiceProcess& process, int64_t events) {
     auto deadline = std::chrono::steady_clock::now() + 300s;
     while (committed_events() < events) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << process.log();
       ASSERT_FALSE(process.wait(0ms).has_value()) << "sluice ended early\n" << process.log();
       std::this_thread::sleep_for(20ms);
     }
+  }
+
+  // Waits until at least `events` are committed, then installs the audit trigger.
+  void wait_for_progress(SluiceProcess& process, int64_t events) {
+    wait_until_committed(process, events);
+    if (::testing::Test::HasFatalFailure()) return;
     query(database_url_,
           "CREATE TABLE audit (id bigint, position bytea);"
           "CREATE FUNCTION audit_write() RETURNS trigger LANGUAGE plpgsql AS "
@@ -180,12 +205,8 @@ TEST_F(OutageTest, DeadLetterTopicNotWritableMidRunAndWritableAgain) {
   ASSERT_EQ(dev_broker().control("request-errors " + std::to_string(kProduceApi) + " " +
                                  std::to_string(kNotEnoughReplicas) + " 1000000"),
             "ok");
-  auto deadline = std::chrono::steady_clock::now() + 120s;
-  while (process->log().find("dead-letter topic not writable") == std::string::npos) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << process->log();
-    ASSERT_FALSE(process->wait(0ms).has_value()) << "sluice ended early\n" << process->log();
-    std::this_thread::sleep_for(100ms);
-  }
+  wait_for_log(*process, "dead-letter topic not writable");
+  if (HasFatalFailure()) return;
   // The batch being retried holds the pipeline: nothing commits, least of all
   // offsets past a reject that is not in the dead-letter topic.
   std::map<int32_t, int64_t> failing = stored_offsets();
@@ -200,6 +221,43 @@ TEST_F(OutageTest, DeadLetterTopicNotWritableMidRunAndWritableAgain) {
   // The refused requests stored nothing, and a failed flush discards the
   // copies still queued before the retry sends them again: each reject once.
   expect_exact_outcome({process.get()}, "dead-letter topic not writable, then writable", /*max_copies=*/1);
+}
+
+// Members of the consumer group come and go mid-run: a second and a third
+// instance join while the first applies, then the first is stopped (SIGTERM)
+// and leaves. Each change moves partitions between instances (revoke, assign,
+// seek to the offsets stored with the rows); together they must apply every
+// event exactly once. Batches of 100 events keep the run long enough for
+// every change to happen before the end. The instances run as services and are
+// stopped once the stored offsets reach the end offsets: with --until-caught-up
+// each would exit once its own partitions are drained, even while partitions
+// of a member that left are still on their way to it.
+TEST_F(OutageTest, InstancesJoinAndLeaveMidRun) {
+  const auto total = static_cast<int64_t>(workload_->records().size());
+  const std::vector<std::string> small_batches = {"--set", "batch.size=100"};
+  auto first = start("_first", small_batches, /*service=*/true);
+  wait_for_progress(*first, total / 10);
+  auto second = start("_second", small_batches, /*service=*/true);
+  wait_for_log(*second, "assigned");
+  auto third = start("_third", small_batches, /*service=*/true);
+  wait_for_log(*third, "assigned");
+  int64_t at_leave = committed_events();
+  EXPECT_LT(at_leave, total) << "the third joined before the end";
+  first->send_signal(SIGTERM);
+  EXPECT_EQ(first->wait(60s), std::optional<int>(0)) << "a member that leaves shuts down cleanly\n" << first->log();
+  EXPECT_LT(committed_events(), total) << "the first left before the end";
+  EXPECT_NE(first->log().find("assigned"), first->log().rfind("assigned"))
+      << "the first gave partitions to the others before it left\n" << first->log();
+  auto deadline = std::chrono::steady_clock::now() + 300s;
+  while (stored_offsets() != end_offsets_ && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_FALSE(second->wait(0ms).has_value()) << second->log();
+    ASSERT_FALSE(third->wait(0ms).has_value()) << third->log();
+    std::this_thread::sleep_for(100ms);
+  }
+  second->send_signal(SIGTERM);
+  third->send_signal(SIGTERM);
+  expect_exact_outcome({second.get(), third.get()}, "instances join and leave mid-run");
+  std::cout << "rebalance: " << at_leave << " of " << total << " events committed when the first left\n";
 }
 
 }  // namespace
