@@ -1,6 +1,7 @@
 # PostgreSQL sink tests.
 sluice_add_test(unit_postgres LABEL unit
   SOURCES unit/postgres/sqlstate_test.cc unit/postgres/copy_writer_test.cc unit/postgres/stale_guard_test.cc
+    unit/postgres/table_plan_test.cc
   LIBS sluice::postgres)
 sluice_add_test(integration_postgres_sink LABEL integration
   SOURCES integration/postgres_sink_test.cc

@@ -126,7 +126,11 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     if (stored) {
       for (auto* tp : partitions) {
         auto it = stored->find(to_sluice(*tp));
-        tp->set_offset(it != stored->end() ? it->second.value : RdKafka::Topic::OFFSET_INVALID);
+        if (it == stored->end()) {
+          tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
+        } else {
+          tp->set_offset(it->second == kFromBeginning ? RdKafka::Topic::OFFSET_BEGINNING : it->second.value);
+        }
       }
       break;
     }

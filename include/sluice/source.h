@@ -15,13 +15,17 @@
 
 namespace sluice {
 
+// An on_assigned() offset: read the partition from its first offset still held.
+inline constexpr Offset kFromBeginning{-2};
+
 // What the pipeline does when partitions come and go; called from inside poll().
 class PartitionListener {
  public:
   virtual ~PartitionListener() = default;
   // Next offsets to read for newly assigned `partitions`, as stored with the
-  // rows. Absent partitions fall back to the group's committed offset, then
-  // auto.offset.reset. An error makes the source ask again after a pause.
+  // rows, or kFromBeginning. Absent partitions fall back to the group's
+  // committed offset, then auto.offset.reset. An error makes the source ask
+  // again after a pause.
   virtual Result<std::map<TopicPartition, Offset>> on_assigned(const std::vector<TopicPartition>& partitions) = 0;
   // `partitions` are being taken away. When this returns, work for them must be
   // committed or abandoned. `lost`: another member may already own them.

@@ -90,23 +90,38 @@ Result<PgResultPtr> Connection::check(PGresult* raw_result, const std::string& s
 }
 
 Status Connection::copy_in(const std::string& sql, std::string_view data) {
+  if (Status s = copy_begin(sql); !s) return s;
+  copy_data(data);
+  return copy_end();
+}
+
+Status Connection::copy_begin(const std::string& sql) {
   auto started = check(PQexec(conn_.get(), sql.c_str()), sql);
   if (!started) return started.take_error();
   if (PQresultStatus(started->get()) != PGRES_COPY_IN) {
     return Error::fatal("copy_not_started", "COPY did not start (in: " + sql + ")");
   }
+  copy_sql_ = sql;
+  copy_sent_ = true;
+  return {};
+}
+
+void Connection::copy_data(std::string_view data) {
   constexpr size_t kChunk = 1 << 20;
-  bool sent = true;
-  for (size_t at = 0; at < data.size() && sent; at += kChunk) {
+  for (size_t at = 0; at < data.size() && copy_sent_; at += kChunk) {
     size_t n = std::min(kChunk, data.size() - at);
-    sent = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n)) == 1;
+    copy_sent_ = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n)) == 1;
   }
+}
+
+Status Connection::copy_end() {
+  bool sent = copy_sent_;
   if (PQputCopyEnd(conn_.get(), sent ? nullptr : "sluice: sending COPY data failed") != 1) sent = false;
   // Drain every result so the connection is ready for the next statement.
   Status status;
   bool have_error = false;
   while (PGresult* raw_result = PQgetResult(conn_.get())) {
-    auto checked = check(raw_result, sql);
+    auto checked = check(raw_result, copy_sql_);
     if (!checked && !have_error) {
       status = checked.take_error();
       have_error = true;

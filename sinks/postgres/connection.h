@@ -39,6 +39,12 @@ class Connection {
 
   // Runs `sql` (a COPY ... FROM STDIN) and streams `data` in COPY format.
   Status copy_in(const std::string& sql, std::string_view data);
+  // The same in steps, so PostgreSQL reads rows while the caller writes more:
+  // copy_begin(), any number of copy_data(), then always copy_end(), which
+  // reports how the COPY ended (a row PostgreSQL refused, a lost connection).
+  Status copy_begin(const std::string& sql);
+  void copy_data(std::string_view data);
+  Status copy_end();
 
   // `value` as an SQL string literal, escaped for this connection's settings.
   std::string quote_literal(std::string_view value) const;
@@ -51,6 +57,8 @@ class Connection {
   Result<PgResultPtr> check(PGresult* result, const std::string& sql);
 
   std::unique_ptr<PGconn, PgConnDeleter> conn_;
+  std::string copy_sql_;     // the COPY in progress, for messages
+  bool copy_sent_ = true;    // every copy_data() reached the connection
 };
 
 // Double-quotes an identifier for SQL, doubling embedded quotes.

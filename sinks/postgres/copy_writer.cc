@@ -12,25 +12,37 @@ void CopyWriter::separator() {
 
 void CopyWriter::text(std::string_view value) {
   separator();
-  for (char c : value) {
-    switch (c) {
-      case '\\': data_ += "\\\\"; break;
-      case '\t': data_ += "\\t"; break;
-      case '\n': data_ += "\\n"; break;
-      case '\r': data_ += "\\r"; break;
-      default: data_ += c;
+  // Runs without special characters are appended whole.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char* escape = nullptr;
+    switch (value[i]) {
+      case '\\': escape = "\\\\"; break;
+      case '\t': escape = "\\t"; break;
+      case '\n': escape = "\\n"; break;
+      case '\r': escape = "\\r"; break;
+      default: continue;
     }
+    data_.append(value.data() + run, i - run);
+    data_.append(escape, 2);
+    run = i + 1;
   }
+  data_.append(value.data() + run, value.size() - run);
 }
 
 void CopyWriter::bytes(std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   separator();
-  data_ += "\\\\x";
+  size_t at = data_.size();
+  data_.resize(at + 3 + 2 * value.size());
+  char* out = data_.data() + at;
+  *out++ = '\\';
+  *out++ = '\\';
+  *out++ = 'x';
   for (char c : value) {
     auto byte = static_cast<unsigned char>(c);
-    data_ += kHex[byte >> 4];
-    data_ += kHex[byte & 0xf];
+    *out++ = kHex[byte >> 4];
+    *out++ = kHex[byte & 0xf];
   }
 }
 

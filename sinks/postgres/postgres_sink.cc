@@ -1,6 +1,7 @@
 #include "sinks/postgres/postgres_sink.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "sinks/postgres/copy_writer.h"
 #include "sinks/postgres/sqlstate.h"
 #include "sinks/postgres/stale_guard.h"
+#include "sinks/postgres/table_plan.h"
 #include "sluice/identifier.h"
 
 namespace sluice::pg {
@@ -18,39 +20,6 @@ namespace {
 
 constexpr std::string_view kOpColumn = "__sluice_op";
 constexpr std::string_view kKeyColumn = "__sluice_key";  // staging only: the row key, for the deletes table
-constexpr std::string_view kDeleted = "__deleted";
-constexpr std::string_view kDeletedAt = "__deleted_at";
-constexpr std::string_view kKafkaTopic = "__connect_topic";
-constexpr std::string_view kKafkaPartition = "__connect_partition";
-constexpr std::string_view kKafkaOffset = "__connect_offset";
-
-bool is_delete(const ChangeEvent& event) { return event.tombstone || event.op == Op::kDelete; }
-
-TableName target_of(const ChangeEvent& event) {
-  if (!event.table.name.empty()) return event.table;
-  std::string name = event.origin.topic;
-  std::replace(name.begin(), name.end(), '.', '_');
-  return TableName{"", name};
-}
-
-bool topic_matches(const std::string& pattern, const std::string& topic) {
-  return pattern.empty() || pattern == "*" || pattern == topic;
-}
-
-// Whether field `name` of `topic` is written, per field.include.list / field.exclude.list.
-bool field_wanted(const SinkConfig& config, const std::string& topic, const std::string& name) {
-  bool any_include = false, included = false;
-  for (const auto& [t, f] : config.field_include) {
-    if (!topic_matches(t, topic)) continue;
-    any_include = true;
-    if (f == name) included = true;
-  }
-  if (any_include && !included) return false;
-  for (const auto& [t, f] : config.field_exclude) {
-    if (topic_matches(t, topic) && f == name) return false;
-  }
-  return true;
-}
 
 // The bytes of hex text ("0a1b"), as encode(..., 'hex') writes them.
 std::string hex_decoded(std::string_view hex) {
@@ -76,28 +45,6 @@ bool binary_type(FieldType type) {
   return type == FieldType::kBytes || type == FieldType::kBits || type == FieldType::kGeometry;
 }
 
-std::string origin_text(const ChangeEvent& event) {
-  return event.origin.topic + "[" + std::to_string(event.origin.partition.value) + "]@" +
-         std::to_string(event.origin.offset.value);
-}
-
-// A column written to a target table: where its values come from.
-struct WriteColumn {
-  std::string name;
-  Column source;  // the change event's column (type, element type)
-  enum class Kind {
-    kValue,
-    kTopicMeta,
-    kPartitionMeta,
-    kOffsetMeta,
-    kDeletedFlag,
-    kDeletedTime,
-    kPosition,  // the stale-event guard's source position
-  } kind = Kind::kValue;
-  bool key = false;
-  const TableColumn* target = nullptr;
-};
-
 }  // namespace
 
 // The state of one apply() call.
@@ -115,10 +62,6 @@ class PostgresSink::Apply {
     return {};
   }
 
-  // The primary key columns of `event` under primary.key.mode; empty for none.
-  std::vector<std::string> key_columns(const ChangeEvent& event) const;
-  // The value of key column `name` in `event`, or nullptr.
-  const Datum* key_value(const ChangeEvent& event, const std::string& name) const;
   // Whether every offset of the batch is already stored (its COMMIT succeeded).
   Result<bool> already_committed();
   // A reject for entries that cannot be applied whatever the table holds.
@@ -138,48 +81,59 @@ class PostgresSink::Apply {
     size_t stale = 0;  // of skipped: older than what the row or its delete holds
   };
   Status apply_entries(std::span<const size_t> entries, Tally& tally);
-  Status apply_table(const TableName& table, const std::vector<size_t>& entries, Tally& tally);
+  // Applies the entries of one table: plan, stage by COPY, drop stale rows,
+  // then write set-wise.
+  Status apply_table(const TableName& table, std::span<const size_t> entries, Tally& tally);
+
+  // The statements of one table's apply, once its plan meets the target schema.
+  struct TableWrite {
+    std::string target;                // the table, quoted
+    std::string staging;               // the staging table, quoted
+    std::vector<WriteColumn> written;  // planned columns the target has
+    std::vector<const WriteColumn*> keys, values;
+    std::string column_list;    // of written, quoted
+    std::string position;       // the guard's column, quoted; empty without the guard
+    std::string table_literal;  // the table's display name as a literal (guarded only)
+    size_t upserts = 0;  // staged rows of each op
+    size_t deletes = 0;
+    bool deletes_known = false;  // the deletes table holds rows of this table
+
+    // "t.k = s.k AND ..." over the key columns.
+    std::string key_match() const;
+    // With the guard, " AND NOT <target row t newer than staged row s>"; else empty.
+    std::string not_stale() const;
+  };
+  // The target's schema: evolved to hold the plan's columns, or as it is.
+  Result<TableSchema> target_schema(const TableName& table, const TablePlan& plan);
+  // Fills `write` with the planned columns `schema` has; fatal when a key
+  // column or the guard's column is missing.
+  Status resolve(const TableName& table, const TablePlan& plan, const TableSchema& schema, TableWrite& write);
+  // Creates the staging table and COPYs the planned rows into it.
+  Status stage(const TablePlan& plan, TableWrite& write);
+  void write_value(CopyWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
+  // The stale-event guard, before the writes: drops staged rows older than
+  // the delete that removed their row (and, for insert.mode = insert, older
+  // than the row), counting their events as stale. Rows older than the target
+  // row are skipped by the writes themselves (drop_skipped_as_stale).
+  Status drop_stale(const TablePlan& plan, TableWrite& write, Tally& tally);
+  // After a write of staged rows of `op` ("u" or "d") that changed `affected`
+  // rows: drops and counts the staged rows it skipped as stale.
+  Status drop_skipped_as_stale(const TablePlan& plan, TableWrite& write, std::string_view op, size_t affected,
+                               Tally& tally);
+  // Deletes the staged rows that `where` (on s, the staging table, and
+  // `using_`) selects, and returns the events they stand for.
+  Result<size_t> drop_stale_staged(const TablePlan& plan, TableWrite& write, const std::string& using_,
+                                   const std::string& where);
+  // The events the removed rows (key hex, op) stand for; updates the staged counts.
+  size_t count_stale(const TablePlan& plan, const PGresult* removed, TableWrite& write);
+  Status write_upserts(const TablePlan& plan, TableWrite& write, Tally& tally);
+  Status write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally);
 
   PostgresSink& sink_;
   const SinkConfig& config_;
   const Batch& batch_;
   ApplyStats stats_;
 };
-
-std::vector<std::string> PostgresSink::Apply::key_columns(const ChangeEvent& event) const {
-  switch (config_.primary_key_mode) {
-    case PrimaryKeyMode::kNone: return {};
-    case PrimaryKeyMode::kKafka:
-      return {std::string(kKafkaTopic), std::string(kKafkaPartition), std::string(kKafkaOffset)};
-    case PrimaryKeyMode::kRecordValue: return config_.primary_key_fields;
-    case PrimaryKeyMode::kRecordKey: {
-      if (!config_.primary_key_fields.empty()) return config_.primary_key_fields;
-      std::vector<std::string> names;
-      if (event.key && event.key->schema) {
-        for (const Column& c : event.key->schema->columns) names.push_back(c.name);
-      }
-      return names;
-    }
-  }
-  return {};
-}
-
-const Datum* PostgresSink::Apply::key_value(const ChangeEvent& event, const std::string& name) const {
-  const Datum* value = nullptr;
-  auto look = [&](const std::optional<Row>& row) {
-    if (value == nullptr && row && row->schema) value = row->find(name);
-  };
-  if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey) {
-    look(event.key);
-    look(event.after);
-    look(event.before);
-  } else {
-    look(event.after);
-    look(event.before);
-    look(event.key);
-  }
-  return value;
-}
 
 Result<bool> PostgresSink::Apply::already_committed() {
   std::vector<TopicPartition> partitions;
@@ -205,7 +159,7 @@ std::optional<Reject> PostgresSink::Apply::identifier_reject(const ChangeEvent& 
   if (auto problem = identifier_problem(table.name)) return reject("", "table name", *problem);
   if (event.op == Op::kTruncate) return std::nullopt;
   const std::string of_table = "of table " + identifier_for_display(table.display());
-  for (const std::string& name : key_columns(event)) {
+  for (const std::string& name : key_columns(config_, event)) {
     if (auto problem = identifier_problem(name)) return reject(name, "key column " + of_table + ":", *problem);
   }
   if (!is_delete(event) && event.after && event.after->schema) {
@@ -229,13 +183,13 @@ std::optional<Reject> PostgresSink::Apply::precheck(const ChangeEvent& event) co
   }
   if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey ||
       config_.primary_key_mode == PrimaryKeyMode::kRecordValue) {
-    std::vector<std::string> keys = key_columns(event);
+    std::vector<std::string> keys = key_columns(config_, event);
     if (keys.empty()) {
       return reject("missing_key", "change event " + origin_text(event) + " has no primary key for " +
                                        target_of(event).display());
     }
     for (const std::string& name : keys) {
-      const Datum* value = key_value(event, name);
+      const Datum* value = key_value(config_, event, name);
       if (value == nullptr || value->null) {
         return reject("missing_key", "primary key column " + name + " of " + target_of(event).display() +
                                          " is missing or null in " + origin_text(event));
@@ -259,7 +213,7 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
   }
   if (status.error().error_class != ErrorClass::kRecord) return status;
   // DDL of the failed attempt is gone too.
-  sink_.catalog_.clear();
+  sink_.forget_session_tables();
   if (Status s = exec("ROLLBACK TO SAVEPOINT " + savepoint); !s) return s;
   if (Status s = exec("RELEASE SAVEPOINT " + savepoint); !s) return s;
   if (entries.size() == 1) {
@@ -315,366 +269,342 @@ Status PostgresSink::Apply::apply_entries(std::span<const size_t> entries, Tally
   return flush();
 }
 
-Status PostgresSink::Apply::apply_table(const TableName& table, const std::vector<size_t>& entries, Tally& tally) {
-  const bool keyed = config_.primary_key_mode == PrimaryKeyMode::kRecordKey ||
-                     config_.primary_key_mode == PrimaryKeyMode::kRecordValue;
-  const bool soft = config_.delete_mode == DeleteMode::kSoft;
-
-  // Columns: the key first, then every written field of the row images.
-  std::vector<WriteColumn> columns;
-  std::unordered_map<std::string, size_t> column_of;
-  auto add_column = [&](const std::string& name, const Column& source, WriteColumn::Kind kind, bool key) {
-    auto [it, inserted] = column_of.try_emplace(name, columns.size());
-    if (inserted) {
-      columns.push_back(WriteColumn{name, source, kind, key, nullptr});
-    } else if (key) {
-      columns[it->second].key = true;
-    }
-  };
-  std::vector<std::string> primary_key;
-  if (config_.primary_key_mode == PrimaryKeyMode::kKafka) {
-    Column topic{std::string(kKafkaTopic), FieldType::kString, false};
-    Column partition{std::string(kKafkaPartition), FieldType::kInt32, false};
-    Column offset{std::string(kKafkaOffset), FieldType::kInt64, false};
-    add_column(topic.name, topic, WriteColumn::Kind::kTopicMeta, true);
-    add_column(partition.name, partition, WriteColumn::Kind::kPartitionMeta, true);
-    add_column(offset.name, offset, WriteColumn::Kind::kOffsetMeta, true);
-    primary_key = {topic.name, partition.name, offset.name};
-  }
-
-  // The stale-event guard needs a key to remember positions by.
-  const bool guarded = keyed && config_.stale_guard;
-  // The last event per key wins (with the guard: the newest by source
-  // position); deletes disabled or without a key are skipped.
-  std::vector<size_t> plan;
-  std::vector<std::string> plan_key;       // row key of each plan entry (guarded only)
-  std::vector<std::string> plan_position;  // encoded source position (guarded only)
-  std::vector<size_t> plan_folded;         // events the plan entry stands for (guarded only)
-  // delete.mode = soft: a delete after a write of the same batch keeps that
-  // write's values and marks the row deleted (an UPDATE would find no row).
-  std::vector<char> plan_soft_deleted;
-  std::unordered_map<std::string, size_t> slot_of_key;
-  for (size_t index : entries) {
-    const ChangeEvent& event = batch_.entries[index].event;
-    bool remove = is_delete(event);
-    if (remove && (!config_.delete_enabled || !keyed)) {
-      ++tally.skipped;
-      continue;
-    }
-    ++tally.applied;
-    if (keyed) {
-      std::vector<std::string> keys = key_columns(event);
-      if (primary_key.empty()) primary_key = keys;
-      std::string identity;
-      for (const std::string& name : keys) {
-        const Datum* value = key_value(event, name);
-        const Column* source = nullptr;
-        for (const auto* row : {&event.key, &event.after, &event.before}) {
-          if (source == nullptr && *row && (*row)->schema) source = (*row)->column(name);
-        }
-        add_column(name, source ? *source : Column{name}, WriteColumn::Kind::kValue, true);
-        identity += std::to_string(value->text.size()) + ":" + value->text + "|";
-      }
-      std::string position = guarded ? encode_position(event) : std::string();
-      auto [it, inserted] = slot_of_key.try_emplace(identity, plan.size());
-      if (inserted) {
-        plan.push_back(index);
-        plan_soft_deleted.push_back(0);
-        if (guarded) {
-          plan_key.push_back(identity);
-          plan_position.push_back(std::move(position));
-          plan_folded.push_back(1);
-        }
-      } else if (guarded && event.tombstone && is_delete(batch_.entries[plan[it->second]].event)) {
-        // The tombstone after a delete: the delete already removes the row and
-        // carries the source position to remember it by.
-        ++plan_folded[it->second];
-      } else if (guarded && position_before(position, plan_position[it->second])) {
-        // Older than an event of this batch for the same row.
-        --tally.applied;
-        ++tally.skipped;
-        ++tally.stale;
-        continue;
-      } else {
-        size_t slot = it->second;
-        if (soft && remove && !is_delete(batch_.entries[plan[slot]].event)) {
-          plan_soft_deleted[slot] = 1;
-          if (guarded && !event.tombstone) plan_position[slot] = std::move(position);
-        } else {
-          plan[slot] = index;
-          plan_soft_deleted[slot] = 0;
-          if (guarded) plan_position[slot] = std::move(position);
-        }
-        if (guarded) ++plan_folded[slot];
-      }
-    } else {
-      plan.push_back(index);
-      plan_soft_deleted.push_back(0);
-    }
-    if (!remove) {
-      for (const Column& column : event.after->schema->columns) {
-        if (field_wanted(config_, event.origin.topic, column.name)) {
-          add_column(column.name, column, WriteColumn::Kind::kValue, false);
-        }
-      }
-    }
-  }
-  if (plan.empty()) return {};
-  if (guarded) {
-    add_column(config_.stale_guard_column, Column{config_.stale_guard_column, FieldType::kBytes},
-               WriteColumn::Kind::kPosition, false);
-  }
-  if (soft) {
-    add_column(std::string(kDeleted), Column{std::string(kDeleted), FieldType::kBoolean},
-               WriteColumn::Kind::kDeletedFlag, false);
-    add_column(std::string(kDeletedAt), Column{std::string(kDeletedAt), FieldType::kTimestampTz},
-               WriteColumn::Kind::kDeletedTime, false);
-  }
-
-  // Target schema: evolve it, or take it as it is.
-  TableSchema schema;
+Result<TableSchema> PostgresSink::Apply::target_schema(const TableName& table, const TablePlan& plan) {
   if (config_.schema_evolution == SchemaEvolution::kBasic) {
     std::vector<DesiredColumn> desired;
-    for (const WriteColumn& c : columns) desired.push_back(DesiredColumn{c.name, pg_type_for(c.source), !c.source.inferred,
+    for (const WriteColumn& c : plan.columns) {
+      desired.push_back(DesiredColumn{c.name, pg_type_for(c.source), !c.source.inferred,
                                       c.source.type == FieldType::kString ? c.source.precision : -1});
-    auto evolved = sink_.catalog_.evolve(table, desired, primary_key);
-    if (!evolved) return evolved.take_error();
-    schema = std::move(*evolved);
-  } else {
-    auto found = sink_.catalog_.find(table);
-    if (!found) return found.take_error();
-    if (!found->has_value()) {
-      return Error::fatal("table_missing", "table " + table.display() +
-                                               " does not exist and schema.evolution is none");
     }
-    schema = std::move(**found);
+    return sink_.catalog_.evolve(table, desired, plan.primary_key);
   }
-  std::vector<WriteColumn> written;
-  for (WriteColumn& c : columns) {
+  auto found = sink_.catalog_.find(table);
+  if (!found) return found.take_error();
+  if (!found->has_value()) {
+    return Error::fatal("table_missing", "table " + table.display() + " does not exist and schema.evolution is none");
+  }
+  return std::move(**found);
+}
+
+Status PostgresSink::Apply::resolve(const TableName& table, const TablePlan& plan, const TableSchema& schema,
+                                    TableWrite& write) {
+  write.target = quoted_table(table);
+  for (const WriteColumn& planned : plan.columns) {
+    WriteColumn c = planned;
     c.target = schema.find(c.name);
     if (c.target != nullptr) {
-      written.push_back(c);
+      if (!write.column_list.empty()) write.column_list += ", ";
+      write.column_list += quote_identifier(c.name);
+      write.written.push_back(std::move(c));
     } else if (c.key) {
-      return Error::fatal("key_column_missing", "primary key column " + c.name + " is missing from table " +
-                                                    table.display());
+      return Error::fatal("key_column_missing",
+                          "primary key column " + c.name + " is missing from table " + table.display());
     } else if (c.kind == WriteColumn::Kind::kPosition) {
       return Error::fatal("stale_guard_column_missing",
                           "table " + table.display() + " has no column " + c.name +
                               ", which stale.guard.enabled = true needs and schema.evolution = none does not add: "
-                              "ALTER TABLE " + quoted_table(table) + " ADD COLUMN " + quote_identifier(c.name) +
+                              "ALTER TABLE " + write.target + " ADD COLUMN " + quote_identifier(c.name) +
                               " bytea, or set stale.guard.enabled = false");
     }
   }
-  std::vector<const WriteColumn*> keys, values;
-  for (const WriteColumn& c : written) (c.key ? keys : values).push_back(&c);
-
-  // Stage the rows by COPY, typed like the target.
-  std::string staging = quote_identifier("sluice_stage_" + std::to_string(++sink_.staging_counter_));
-  std::string target = quoted_table(table);
-  std::string column_list;
-  for (const WriteColumn& c : written) {
-    if (!column_list.empty()) column_list += ", ";
-    column_list += quote_identifier(c.name);
+  for (const WriteColumn& c : write.written) (c.key ? write.keys : write.values).push_back(&c);
+  if (plan.guarded) {
+    write.position = quote_identifier(config_.stale_guard_column);
+    write.table_literal = connection().quote_literal(table.display());
   }
+  return {};
+}
+
+void PostgresSink::Apply::write_value(CopyWriter& writer, const WriteColumn& c, const ChangeEvent& event) const {
+  const Datum* value = nullptr;
+  const Column* source = nullptr;
+  if (c.key) {
+    value = key_value(config_, event, c.name);
+  } else if (!is_delete(event) && event.after) {
+    value = event.after->find(c.name);
+    source = event.after->column(c.name);
+  }
+  if (value == nullptr || value->null) {
+    writer.null();
+    return;
+  }
+  FieldType type = source ? source->type : c.source.type;
+  if (binary_type(type) && c.target->bytea) {
+    writer.bytes(value->text);
+  } else if (type == FieldType::kArray && c.target->array) {
+    // Malformed arrays go through as they are; PostgreSQL refuses the row.
+    std::optional<std::string> literal = pg_array_literal_from_json(value->text);
+    writer.text(literal ? *literal : value->text);
+  } else if (std::string decimal; type == FieldType::kString && source != nullptr && source->inferred &&
+                                  c.target->numeric_scale >= 0 &&
+                                  schemaless_decimal(value->text, c.target->numeric_scale, decimal)) {
+    writer.text(decimal);
+  } else {
+    writer.text(value->text);
+  }
+}
+
+Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   // Staging-only leading columns: the op, and with the guard the row key.
-  std::string staging_meta = quote_identifier(kOpColumn);
-  if (guarded) staging_meta += ", " + quote_identifier(kKeyColumn);
-  if (Status s = exec("CREATE TEMP TABLE " + staging + " ON COMMIT DROP AS SELECT ''::text AS " +
-                      quote_identifier(kOpColumn) + (guarded ? ", ''::bytea AS " + quote_identifier(kKeyColumn) : "") +
-                      ", " + column_list + " FROM " + target + " WITH NO DATA");
+  std::string meta = quote_identifier(kOpColumn);
+  std::string meta_types = "''::text AS " + quote_identifier(kOpColumn);
+  if (plan.guarded) {
+    meta += ", " + quote_identifier(kKeyColumn);
+    meta_types += ", ''::bytea AS " + quote_identifier(kKeyColumn);
+  }
+  // One staging table per shape (target, columns, their types) and session,
+  // emptied by every commit; creating one per batch costs catalog writes.
+  std::string shape = write.target + "|" + meta;
+  for (const WriteColumn& c : write.written) shape += "|" + c.name + " " + c.target->type;
+  auto [staging, created] = sink_.staging_tables_.try_emplace(std::move(shape));
+  if (created) {
+    staging->second.name = quote_identifier("sluice_stage_" + std::to_string(++sink_.staging_counter_));
+    if (Status s = exec("CREATE TEMP TABLE " + staging->second.name + " ON COMMIT DELETE ROWS AS SELECT " + meta_types +
+                        ", " + write.column_list + " FROM " + write.target + " WITH NO DATA");
+        !s) {
+      sink_.staging_tables_.erase(staging);
+      return s;
+    }
+  } else if (staging->second.used) {
+    // Used before in this transaction (another group of the same table).
+    if (Status s = exec("DELETE FROM " + staging->second.name); !s) return s;
+  }
+  staging->second.used = true;
+  write.staging = staging->second.name;
+
+  // Rows stream to PostgreSQL in chunks while the next ones are written.
+  constexpr size_t kChunkBytes = 1 << 20;
+  if (Status s = connection().copy_begin("COPY " + write.staging + " (" + meta + ", " + write.column_list +
+                                         ") FROM STDIN");
       !s) {
     return s;
   }
   CopyWriter writer;
-  bool any_upsert = false, any_delete = false;
-  for (size_t slot = 0; slot < plan.size(); ++slot) {
-    const ChangeEvent& event = batch_.entries[plan[slot]].event;
-    bool remove = is_delete(event);
-    (remove ? any_delete : any_upsert) = true;
+  for (const PlannedRow& row : plan.rows) {
+    const ChangeEvent& event = batch_.entries[row.entry].event;
+    const bool remove = is_delete(event);
+    ++(remove ? write.deletes : write.upserts);
     writer.text(remove ? "d" : "u");
-    if (guarded) writer.bytes(plan_key[slot]);
-    for (const WriteColumn& c : written) {
+    if (plan.guarded) writer.bytes(row.key);
+    for (const WriteColumn& c : write.written) {
       switch (c.kind) {
-        case WriteColumn::Kind::kPosition: writer.bytes(plan_position[slot]); continue;
-        case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); continue;
-        case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); continue;
-        case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); continue;
-        case WriteColumn::Kind::kDeletedFlag: writer.text(plan_soft_deleted[slot] ? "true" : "false"); continue;
+        case WriteColumn::Kind::kPosition: writer.bytes(row.position); break;
+        case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); break;
+        case WriteColumn::Kind::kPartitionMeta: writer.text(std::to_string(event.origin.partition.value)); break;
+        case WriteColumn::Kind::kOffsetMeta: writer.text(std::to_string(event.origin.offset.value)); break;
+        case WriteColumn::Kind::kDeletedFlag: writer.text(row.soft_deleted ? "true" : "false"); break;
         case WriteColumn::Kind::kDeletedTime:
           // 'now' is PostgreSQL's input for the transaction's start time.
-          if (plan_soft_deleted[slot]) {
+          if (row.soft_deleted) {
             writer.text("now");
           } else {
             writer.null();
           }
-          continue;
-        case WriteColumn::Kind::kValue: break;
-      }
-      const Datum* value = nullptr;
-      const Column* source = nullptr;
-      if (c.key) {
-        value = key_value(event, c.name);
-      } else if (!remove && event.after) {
-        value = event.after->find(c.name);
-        source = event.after->column(c.name);
-      }
-      if (value == nullptr || value->null) {
-        writer.null();
-        continue;
-      }
-      FieldType type = source ? source->type : c.source.type;
-      if (binary_type(type) && c.target->bytea) {
-        writer.bytes(value->text);
-      } else if (type == FieldType::kArray && c.target->array) {
-        // Malformed arrays go through as they are; PostgreSQL refuses the row.
-        std::optional<std::string> literal = pg_array_literal_from_json(value->text);
-        writer.text(literal ? *literal : value->text);
-      } else if (std::string decimal; type == FieldType::kString && source != nullptr && source->inferred &&
-                                      c.target->numeric_scale >= 0 &&
-                                      schemaless_decimal(value->text, c.target->numeric_scale, decimal)) {
-        writer.text(decimal);
-      } else {
-        writer.text(value->text);
+          break;
+        case WriteColumn::Kind::kValue: write_value(writer, c, event); break;
       }
     }
     writer.end_row();
-  }
-  if (Status s = connection().copy_in("COPY " + staging + " (" + staging_meta + ", " + column_list + ") FROM STDIN",
-                                      writer.data());
-      !s) {
-    return s;
-  }
-
-  auto match = [&]() {
-    std::string where;
-    for (const WriteColumn* k : keys) {
-      if (!where.empty()) where += " AND ";
-      where += "t." + quote_identifier(k->name) + " = s." + quote_identifier(k->name);
+    if (writer.data().size() >= kChunkBytes) {
+      connection().copy_data(writer.data());
+      writer.clear();
     }
-    return where;
-  };
-  std::string op = "s." + quote_identifier(kOpColumn);
+  }
+  connection().copy_data(writer.data());
+  return connection().copy_end();
+}
 
-  // The stale-event guard: drop staged events older than the row they would
-  // write or the delete that removed it, then keep positions current.
-  std::string position = quote_identifier(config_.stale_guard_column);
-  std::string not_stale;  // condition on t (target) and s (staging) rows
-  std::string table_literal;
-  bool deletes_known = false;
-  if (guarded) {
-    table_literal = connection().quote_literal(table.display());
-    not_stale = " AND NOT coalesce(" + StaleGuard::newer_sql("t." + position, "s." + position) + ", false)";
-    // A staged event that is stale makes the events folded into it stale too
-    // (they were older still): count them all.
-    size_t stale_rows = 0;
-    auto count_stale = [&](const PGresult* removed) {
-      for (int r = 0; r < PQntuples(removed); ++r) {
-        std::string key = hex_decoded(PQgetvalue(removed, r, 0));
-        auto slot = slot_of_key.find(key);
-        stale_rows += slot != slot_of_key.end() ? plan_folded[slot->second] : 1;
+std::string PostgresSink::Apply::TableWrite::key_match() const {
+  std::string where;
+  for (const WriteColumn* k : keys) {
+    if (!where.empty()) where += " AND ";
+    where += "t." + quote_identifier(k->name) + " = s." + quote_identifier(k->name);
+  }
+  return where;
+}
+
+std::string PostgresSink::Apply::TableWrite::not_stale() const {
+  if (position.empty()) return "";
+  return " AND NOT coalesce(" + StaleGuard::newer_sql("t." + position, "s." + position) + ", false)";
+}
+
+size_t PostgresSink::Apply::count_stale(const TablePlan& plan, const PGresult* removed, TableWrite& write) {
+  size_t events = 0;
+  for (int r = 0; r < PQntuples(removed); ++r) {
+    events += plan.events_of(hex_decoded(PQgetvalue(removed, r, 0)));
+    (std::string_view(PQgetvalue(removed, r, 1)) == "d" ? write.deletes : write.upserts) -= 1;
+  }
+  return events;
+}
+
+Result<size_t> PostgresSink::Apply::drop_stale_staged(const TablePlan& plan, TableWrite& write, const std::string& using_,
+                                                      const std::string& where) {
+  auto removed = connection().exec("DELETE FROM " + write.staging + " AS s USING " + using_ + " WHERE " + where +
+                                   " RETURNING encode(s." + quote_identifier(kKeyColumn) + ", 'hex'), s." +
+                                   quote_identifier(kOpColumn));
+  if (!removed) return removed.take_error();
+  return count_stale(plan, removed->get(), write);
+}
+
+Status PostgresSink::Apply::drop_stale(const TablePlan& plan, TableWrite& write, Tally& tally) {
+  const std::string& position = write.position;
+  size_t stale = 0;
+  if (config_.insert_mode == InsertMode::kInsert) {
+    // A plain INSERT has no ON CONFLICT ... WHERE to skip rows older than the
+    // target's: drop them here, or they would fail as duplicates.
+    auto dropped = drop_stale_staged(plan, write, write.target + " AS t",
+                                     write.key_match() + " AND " +
+                                         StaleGuard::newer_sql("t." + position, "s." + position));
+    if (!dropped) return dropped.take_error();
+    stale += *dropped;
+  }
+  auto known = connection().exec("SELECT EXISTS (SELECT 1 FROM " + sink_.guard_.deletes_table() +
+                                 " WHERE table_name = " + write.table_literal + ")");
+  if (!known) return known.take_error();
+  write.deletes_known = std::string_view(PQgetvalue(known->get(), 0, 0)) == "t";
+  if (write.deletes_known) {
+    // Rows older than their recorded deletion: writing them would bring the row back.
+    auto dropped = drop_stale_staged(plan, write, sink_.guard_.deletes_table() + " AS d",
+                                     "d.table_name = " + write.table_literal + " AND d.row_key = s." +
+                                         quote_identifier(kKeyColumn) + " AND " +
+                                         StaleGuard::newer_sql("d.position", "s." + position));
+    if (!dropped) return dropped.take_error();
+    stale += *dropped;
+  }
+  tally.applied -= std::min(tally.applied, stale);
+  tally.skipped += stale;
+  tally.stale += stale;
+  return {};
+}
+
+Status PostgresSink::Apply::drop_skipped_as_stale(const TablePlan& plan, TableWrite& write, std::string_view op,
+                                                  size_t affected, Tally& tally) {
+  const size_t staged = op == "d" ? write.deletes : write.upserts;
+  if (write.position.empty() || affected >= staged) return {};
+  // Some staged rows changed nothing: those whose target row is newer were
+  // stale (the others found no row). Rarely taken: only replays, failovers and
+  // redeliveries leave rows behind.
+  const std::string& position = write.position;
+  auto dropped = drop_stale_staged(plan, write, write.target + " AS t",
+                                   "s." + quote_identifier(kOpColumn) + " = '" + std::string(op) + "' AND " +
+                                       write.key_match() + " AND " +
+                                       StaleGuard::newer_sql("t." + position, "s." + position));
+  if (!dropped) return dropped.take_error();
+  tally.applied -= std::min(tally.applied, *dropped);
+  tally.skipped += *dropped;
+  tally.stale += *dropped;
+  return {};
+}
+
+Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& write, Tally& tally) {
+  const std::string op = "s." + quote_identifier(kOpColumn);
+  const std::string& position = write.position;
+  std::string sql;
+  if (config_.insert_mode == InsertMode::kUpdate && !write.keys.empty()) {
+    if (!write.values.empty()) {
+      sql = "UPDATE " + write.target + " AS t SET ";
+      for (size_t i = 0; i < write.values.size(); ++i) {
+        if (i > 0) sql += ", ";
+        sql += quote_identifier(write.values[i]->name) + " = s." + quote_identifier(write.values[i]->name);
       }
-    };
-    std::string returning = " RETURNING encode(s." + quote_identifier(kKeyColumn) + ", 'hex')";
-    auto stale = connection().exec("DELETE FROM " + staging + " AS s USING " + target + " AS t WHERE " + match() +
-                                   " AND " + StaleGuard::newer_sql("t." + position, "s." + position) + returning);
-    if (!stale) return stale.take_error();
-    count_stale(stale->get());
-    auto known = connection().exec("SELECT EXISTS (SELECT 1 FROM " + sink_.guard_.deletes_table() +
-                                   " WHERE table_name = " + table_literal + ")");
-    if (!known) return known.take_error();
-    deletes_known = std::string_view(PQgetvalue(known->get(), 0, 0)) == "t";
-    if (deletes_known) {
-      auto deleted = connection().exec("DELETE FROM " + staging + " AS s USING " + sink_.guard_.deletes_table() +
-                                       " AS d WHERE d.table_name = " + table_literal + " AND d.row_key = s." +
-                                       quote_identifier(kKeyColumn) + " AND " +
-                                       StaleGuard::newer_sql("d.position", "s." + position) + returning);
-      if (!deleted) return deleted.take_error();
-      count_stale(deleted->get());
+      sql += " FROM " + write.staging + " AS s WHERE " + op + " = 'u' AND " + write.key_match() + write.not_stale();
     }
-    tally.applied -= std::min(tally.applied, stale_rows);
-    tally.skipped += stale_rows;
-    tally.stale += stale_rows;
-  }
-
-  if (any_upsert) {
-    std::string sql;
-    if (config_.insert_mode == InsertMode::kUpdate && !keys.empty()) {
-      if (!values.empty()) {
-        sql = "UPDATE " + target + " AS t SET ";
-        for (size_t i = 0; i < values.size(); ++i) {
+  } else {
+    sql = "INSERT INTO " + write.target + " AS t (" + write.column_list + ") SELECT " + write.column_list + " FROM " +
+          write.staging + " AS s WHERE " + op + " = 'u'";
+    if (config_.insert_mode == InsertMode::kUpsert && !write.keys.empty()) {
+      sql += " ON CONFLICT (";
+      for (size_t i = 0; i < write.keys.size(); ++i) {
+        sql += (i > 0 ? ", " : "") + quote_identifier(write.keys[i]->name);
+      }
+      sql += ")";
+      if (write.values.empty()) {
+        sql += " DO NOTHING";
+      } else {
+        sql += " DO UPDATE SET ";
+        for (size_t i = 0; i < write.values.size(); ++i) {
           if (i > 0) sql += ", ";
-          sql += quote_identifier(values[i]->name) + " = s." + quote_identifier(values[i]->name);
+          sql += quote_identifier(write.values[i]->name) + " = EXCLUDED." + quote_identifier(write.values[i]->name);
         }
-        sql += " FROM " + staging + " AS s WHERE " + op + " = 'u' AND " + match() + not_stale;
-      }
-    } else {
-      sql = "INSERT INTO " + target + " AS t (" + column_list + ") SELECT " + column_list + " FROM " + staging +
-            " AS s WHERE " + op + " = 'u'";
-      if (config_.insert_mode == InsertMode::kUpsert && !keys.empty()) {
-        sql += " ON CONFLICT (";
-        for (size_t i = 0; i < keys.size(); ++i) sql += (i > 0 ? ", " : "") + quote_identifier(keys[i]->name);
-        sql += ")";
-        if (values.empty()) {
-          sql += " DO NOTHING";
-        } else {
-          sql += " DO UPDATE SET ";
-          for (size_t i = 0; i < values.size(); ++i) {
-            if (i > 0) sql += ", ";
-            sql += quote_identifier(values[i]->name) + " = EXCLUDED." + quote_identifier(values[i]->name);
-          }
-          if (guarded) {
-            sql += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) +
-                   ", false)";
-          }
+        // The stale-event guard: a row keeps what a newer event wrote.
+        if (!position.empty()) {
+          sql += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) + ", false)";
         }
       }
     }
-    if (!sql.empty()) {
-      if (Status s = exec(sql); !s) return s;
-    }
-    // Rows written again forget their earlier deletion.
-    if (deletes_known && config_.insert_mode != InsertMode::kUpdate) {
-      if (Status s = exec("DELETE FROM " + sink_.guard_.deletes_table() + " AS d USING " + staging +
-                          " AS s WHERE " + op + " = 'u' AND d.table_name = " + table_literal + " AND d.row_key = s." +
-                          quote_identifier(kKeyColumn));
-          !s) {
-        return s;
-      }
-    }
   }
-  if (any_delete && !keys.empty()) {
-    std::string sql;
-    if (soft) {
-      sql = "UPDATE " + target + " AS t SET " + quote_identifier(kDeleted) + " = true, " +
-            quote_identifier(kDeletedAt) + " = now()" + (guarded ? ", " + position + " = s." + position : "") +
-            " FROM " + staging + " AS s WHERE " + op + " = 'd' AND " + match() + not_stale;
-    } else {
-      sql = "DELETE FROM " + target + " AS t USING " + staging + " AS s WHERE " + op + " = 'd' AND " + match() +
-            not_stale;
-    }
-    if (Status s = exec(sql); !s) return s;
-    if (guarded) {
-      // Remember where each row was deleted, so older events cannot bring it
-      // back. Tombstones follow their delete event and carry no source
-      // position, so they leave what the delete recorded alone.
-      std::string deletes = sink_.guard_.deletes_table();
-      std::string remember = "INSERT INTO " + deletes + " AS d (table_name, row_key, position) SELECT " +
-                             table_literal + ", s." + quote_identifier(kKeyColumn) + ", s." + position + " FROM " +
-                             staging + " AS s WHERE " + op + " = 'd' AND get_byte(s." + position + ", 0) <> " +
-                             std::to_string(static_cast<int>(PositionKind::kKafkaOffset)) +
-                             " ON CONFLICT (table_name, row_key) DO UPDATE SET position = EXCLUDED.position, "
-                             "deleted_at = now() WHERE " +
-                             StaleGuard::newer_sql("EXCLUDED.position", "d.position") + " OR substring(d.position from 1 for " +
-                             std::to_string(kPositionPrefixBytes) + ") <> substring(EXCLUDED.position from 1 for " +
-                             std::to_string(kPositionPrefixBytes) + ")";
-      if (Status s = exec(remember); !s) return s;
-    }
+  if (!sql.empty()) {
+    auto result = connection().exec(sql);
+    if (!result) return result.take_error();
+    const size_t affected = std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
+    if (Status s = drop_skipped_as_stale(plan, write, "u", affected, tally); !s) return s;
   }
-  return exec("DROP TABLE " + staging);
+  // Rows written again forget their earlier deletion.
+  if (write.deletes_known && config_.insert_mode != InsertMode::kUpdate) {
+    return exec("DELETE FROM " + sink_.guard_.deletes_table() + " AS d USING " + write.staging + " AS s WHERE " + op +
+                " = 'u' AND d.table_name = " + write.table_literal + " AND d.row_key = s." +
+                quote_identifier(kKeyColumn));
+  }
+  return {};
+}
+
+Status PostgresSink::Apply::write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally) {
+  const std::string op = "s." + quote_identifier(kOpColumn);
+  const std::string& position = write.position;
+  std::string sql;
+  if (config_.delete_mode == DeleteMode::kSoft) {
+    sql = "UPDATE " + write.target + " AS t SET " + quote_identifier(kDeletedColumn) + " = true, " +
+          quote_identifier(kDeletedAtColumn) + " = now()" + (position.empty() ? "" : ", " + position + " = s." + position) +
+          " FROM " + write.staging + " AS s WHERE " + op + " = 'd' AND " + write.key_match() + write.not_stale();
+  } else {
+    sql = "DELETE FROM " + write.target + " AS t USING " + write.staging + " AS s WHERE " + op + " = 'd' AND " +
+          write.key_match() + write.not_stale();
+  }
+  auto result = connection().exec(sql);
+  if (!result) return result.take_error();
+  if (position.empty()) return {};
+  const size_t affected = std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
+  if (Status s = drop_skipped_as_stale(plan, write, "d", affected, tally); !s) return s;
+  // Remember where each row was deleted, so older events cannot bring it
+  // back. Tombstones follow their delete event and carry no source position,
+  // so they leave what the delete recorded alone.
+  const std::string prefix = std::to_string(kPositionPrefixBytes);
+  return exec("INSERT INTO " + sink_.guard_.deletes_table() + " AS d (table_name, row_key, position) SELECT " +
+              write.table_literal + ", s." + quote_identifier(kKeyColumn) + ", s." + position + " FROM " +
+              write.staging + " AS s WHERE " + op + " = 'd' AND get_byte(s." + position + ", 0) <> " +
+              std::to_string(static_cast<int>(PositionKind::kKafkaOffset)) +
+              " ON CONFLICT (table_name, row_key) DO UPDATE SET position = EXCLUDED.position, deleted_at = now() "
+              "WHERE " + StaleGuard::newer_sql("EXCLUDED.position", "d.position") +
+              " OR substring(d.position from 1 for " + prefix + ") <> substring(EXCLUDED.position from 1 for " +
+              prefix + ")");
+}
+
+Status PostgresSink::Apply::apply_table(const TableName& table, std::span<const size_t> entries, Tally& tally) {
+  TablePlan plan = plan_table(config_, batch_, entries);
+  tally.applied += plan.applied;
+  tally.skipped += plan.skipped;
+  tally.stale += plan.stale;
+  if (plan.rows.empty()) return {};
+  auto schema = target_schema(table, plan);
+  if (!schema) return schema.take_error();
+  TableWrite write;
+  if (Status s = resolve(table, plan, *schema, write); !s) return s;
+  if (Status s = stage(plan, write); !s) return s;
+  if (plan.guarded) {
+    if (Status s = drop_stale(plan, write, tally); !s) return s;
+  }
+  if (write.upserts > 0) {
+    if (Status s = write_upserts(plan, write, tally); !s) return s;
+  }
+  if (write.deletes > 0 && !write.keys.empty()) {
+    if (Status s = write_deletes(plan, write, tally); !s) return s;
+  }
+  return {};
 }
 
 Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
   if (Status s = exec("BEGIN"); !s) return s.take_error();
+  for (auto& [shape, staging] : sink_.staging_tables_) staging.used = false;
   if (sink_.commit_in_doubt_ && !batch_.offsets.empty()) {
     auto committed = already_committed();
     if (!committed) return committed.take_error();
@@ -700,7 +630,7 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
     work.push_back(i);
   }
   auto fail = [&](Error error) -> Result<ApplyStats> {
-    sink_.catalog_.clear();
+    sink_.forget_session_tables();
     if (connection().healthy()) {
       (void)connection().exec("ROLLBACK");
     }
@@ -718,6 +648,10 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
     return fail(s.take_error());
   }
   sink_.commit_in_doubt_ = false;
+  for (const PartitionOffset& offset : batch_.offsets) {
+    Offset& committed = sink_.committed_[offset.partition];
+    committed = std::max(committed, offset.next);
+  }
   return std::move(stats_);
 }
 
@@ -738,13 +672,40 @@ Status PostgresSink::ensure_connected() {
   if (connection_ && connection_->healthy()) return {};
   if (connection_) logging::get("postgres")->warn("PostgreSQL connection lost; reconnecting");
   catalog_.set_connection(nullptr);
+  staging_tables_.clear();
   connection_.reset();
   auto opened = Connection::open(connection_config_);
   if (!opened) return opened.take_error();
   connection_ = std::move(*opened);
   catalog_.set_connection(connection_.get());
   if (Status s = offsets_.ensure_table(*connection_); !s) return s;
-  if (config_.stale_guard) return guard_.ensure_table(*connection_);
+  if (config_.stale_guard) {
+    if (Status s = guard_.ensure_table(*connection_); !s) return s;
+  }
+  return check_offsets_kept();
+}
+
+Status PostgresSink::check_offsets_kept() {
+  if (committed_.empty()) return {};
+  std::vector<TopicPartition> partitions;
+  for (const auto& [partition, next] : committed_) partitions.push_back(partition);
+  auto stored = offsets_.load(*connection_, offsets_.consumer_group(), partitions);
+  if (!stored) return stored.take_error();
+  for (const auto& [partition, next] : committed_) {
+    auto it = stored->find(partition);
+    Offset found = it != stored->end() ? it->second : Offset{0};
+    if (found < next) {
+      // Continuing would leave the events between the two offsets unapplied:
+      // the consumer already read past them. A restart seeks to the stored
+      // offsets and applies them again.
+      return Error::fatal("offsets_lost",
+                          "PostgreSQL lost committed transactions: the stored next offset of " + partition.topic + "[" +
+                              std::to_string(partition.partition.value) + "] is " + std::to_string(found.value) +
+                              " after reconnecting, but " + std::to_string(next.value) +
+                              " was committed (a failover to a standby that was behind, or a restore?). "
+                              "Restart sluice to apply the lost events again from the stored offsets");
+    }
+  }
   return {};
 }
 

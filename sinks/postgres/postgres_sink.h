@@ -9,8 +9,10 @@
 // ApplyStats::stale. Used by one thread at a time.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sinks/postgres/connection.h"
@@ -42,6 +44,16 @@ class PostgresSink final : public Sink {
   PostgresSink(ConnectionConfig connection, SinkConfig sink, std::string consumer_group);
   // Reconnects when there is no healthy connection.
   Status ensure_connected();
+  // After a reconnect: fatal when the database lost commits this sink made
+  // (its stored offsets are behind what was committed), since the consumer
+  // has read past the events they covered.
+  Status check_offsets_kept();
+  // After a rollback: what the session created in it (tables, columns,
+  // staging tables) may be gone.
+  void forget_session_tables() {
+    catalog_.clear();
+    staging_tables_.clear();
+  }
 
   ConnectionConfig connection_config_;
   SinkConfig config_;
@@ -49,11 +61,22 @@ class PostgresSink final : public Sink {
   StaleGuard guard_;
   std::unique_ptr<Connection> connection_;
   TableCatalog catalog_{nullptr};
+  // Temporary staging tables of this session by shape (target, columns and
+  // their types), ON COMMIT DELETE ROWS. `used`: holds rows of the current
+  // transaction. A table created in a rolled-back (sub)transaction is gone, so
+  // every rollback forgets them all; new ones get new names.
+  struct StagingTable {
+    std::string name;  // quoted
+    bool used = false;
+  };
+  std::unordered_map<std::string, StagingTable> staging_tables_;
   uint64_t staging_counter_ = 0;
   // Set when a COMMIT failed with the connection lost: it may have committed.
   // The next apply() then skips a batch whose offsets are already stored, so
   // the retry does not apply it twice.
   bool commit_in_doubt_ = false;
+  // The next offsets this sink committed, per partition (the highest).
+  std::map<TopicPartition, Offset> committed_;
 };
 
 }  // namespace sluice::pg

@@ -198,6 +198,15 @@ Status Pipeline::run(bool until_caught_up) {
   }
   changed_.notify_all();
   apply_thread_.join();
+  if (failed) {
+    // Work not committed is abandoned. Its records may hold the source's
+    // buffers, which must be returned before the source can be destroyed.
+    open_ = OpenBatch{};
+    open_records_ = 0;
+    overflow_.clear();
+    std::lock_guard lock(mutex_);
+    queued_.reset();
+  }
   log()->info("{}: consumed {}, applied {}, skipped {}, rejected {} (decode {}, validate {}, sink {}), {} batches",
               drained ? "caught up" : "stopped", counters_.consumed.load(), counters_.applied.load(),
               counters_.skipped.load(),
@@ -247,25 +256,28 @@ void Pipeline::process(const RawRecord& consumed) {
   }
   auto table = router_.route(event);
   if (table) {
-    table_of_topic_.insert_or_assign(event.origin.topic, *table);
-  } else if (auto known = table_of_topic_.find(event.origin.topic); known != table_of_topic_.end()) {
+    auto [known, first] = table_of_topic_.try_emplace(event.origin.topic, *table);
+    if (!first && known->second && *known->second != *table) known->second.reset();
+  } else if (!event.tombstone) {
+    reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
+    return;
+  } else if (auto known = table_of_topic_.find(event.origin.topic);
+             known != table_of_topic_.end() && known->second) {
     // Tombstones carry no source block: they go where their topic's events go.
-    table = known->second;
-  } else if (event.tombstone) {
-    // table.name.format needs the source block and no event of this topic
-    // has been seen since start-up. Debezium writes the delete before its
-    // tombstone, and that delete sits at a lower, already committed offset:
-    // the row is gone, so the tombstone has nothing left to do.
+    table = *known->second;
+  } else {
+    // table.name.format needs the source block, and either no event of this
+    // topic has been seen since start-up or the topic feeds several tables.
+    // Debezium writes the delete before its tombstone, at a lower offset, so
+    // the row is gone and the tombstone has nothing left to do; guessing a
+    // table could delete another table's row with the same key.
     if (tombstones_skipped_.insert(event.origin.topic).second) {
-      log()->info("tombstones of {} skipped until an event with a source block names their table "
-                  "(their delete events were applied before)", event.origin.topic);
+      log()->info("tombstones of {} skipped: table.name.format needs a source block to name their table "
+                  "(their delete events carry the delete)", event.origin.topic);
     }
     counters_.skipped.fetch_add(1, std::memory_order_relaxed);
     metrics_.skipped();
     ++open_.batch.skipped;
-    return;
-  } else {
-    reject(record, Reject{Stage::kValidate, "table.name.format", "", "", table.error().message});
     return;
   }
   event.table = std::move(*table);
@@ -405,6 +417,7 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
   }
   if (stored) {
     for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
+    start_unstored_from_beginning(partitions, *stored);
   }
   if (stored || postgres_unreachable(stored.error())) metrics_.postgres_up(stored.ok());
   {
@@ -412,6 +425,18 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
     for (const auto& tp : partitions) lost_.erase(tp);
   }
   return stored;
+}
+
+void Pipeline::start_unstored_from_beginning(const std::vector<TopicPartition>& partitions,
+                                             std::map<TopicPartition, Offset>& stored) {
+  std::set<std::string> stored_topics;
+  for (const auto& [tp, next] : stored) stored_topics.insert(tp.topic);
+  for (const auto& tp : partitions) {
+    if (stored_topics.contains(tp.topic) && stored.try_emplace(tp, kFromBeginning).second) {
+      log()->info("{}[{}] has no stored offset although other partitions of its topic do: reading it from the "
+                  "beginning (re-applying is idempotent)", tp.topic, tp.partition.value);
+    }
+  }
 }
 
 void Pipeline::drop_lost(Batch& batch) {

@@ -117,6 +117,13 @@ class Pipeline final : public PartitionListener {
   // Applies one batch with retries; returns false when the pipeline must stop.
   bool apply_batch(Batch& batch);
   Status send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
+  // Once a topic's offsets are stored with its rows, the group's committed
+  // offset of a partition of it with none stored is not to be trusted: sluice
+  // commits to the group only after storing, so the database has lost that
+  // partition's offsets (a restore, or a failover to a standby that was
+  // behind). Such partitions start from the beginning (kFromBeginning).
+  void start_unstored_from_beginning(const std::vector<TopicPartition>& partitions,
+                                     std::map<TopicPartition, Offset>& stored);
   // Removes the entries, rejects and offsets of lost partitions from `batch`
   // (caller holds mutex_).
   void drop_lost(Batch& batch);
@@ -138,7 +145,10 @@ class Pipeline final : public PartitionListener {
   std::deque<RawRecord> overflow_;     // read while open_ was full
   std::optional<Error> pending_fatal_;  // errors.tolerance = none hit a reject
   std::map<TopicPartition, Offset> committed_next_;
-  std::map<std::string, TableName> table_of_topic_;  // last routed table per topic
+  // The table each topic's events were routed to; nullopt once a topic has
+  // fed more than one table (a topic-routing transform), where a tombstone's
+  // table is unknown.
+  std::map<std::string, std::optional<TableName>> table_of_topic_;
   std::set<std::string> tombstones_skipped_;         // topics whose unroutable tombstones were skipped
   std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
   std::chrono::steady_clock::time_point lag_published_;

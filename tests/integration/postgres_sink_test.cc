@@ -91,8 +91,9 @@ class SinkTest : public ::testing::Test {
   }
 
   // The same, positioned at PostgreSQL LSN `lsn` of the source.
-  BatchEntry at_lsn(uint64_t lsn, Op op, int64_t id, const std::string& name = "n") {
-    BatchEntry e = event(op, id, name);
+  BatchEntry at_lsn(uint64_t lsn, Op op, int64_t id, const std::string& name = "n",
+                    const std::string& table = "items") {
+    BatchEntry e = event(op, id, name, "1", table);
     e.event.source.position.kind = sluice::PositionKind::kPostgresLsn;
     e.event.source.position.parts = {lsn, 0, 0, 0};
     return e;
@@ -644,6 +645,46 @@ TEST_F(StaleGuardTest, AnOlderEventDoesNotOverwriteANewerRow) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->stale, 0u);
   EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,third;2,other;");
+}
+
+TEST_F(StaleGuardTest, AnOlderDeleteLeavesTheNewerRowAndIsNotRemembered) {
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(30, Op::kUpdate, 2, "b")}), no_rejects));
+  // Key 1's delete is newer and applies; key 2's is older than its row; key 3 has no row.
+  auto stats = sink->apply(batch({at_lsn(20, Op::kDelete, 1), at_lsn(25, Op::kDelete, 2), at_lsn(26, Op::kDelete, 3)}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 1u);
+  EXPECT_EQ(stats->applied, 2u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "2,b;");
+  EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes WHERE table_name = 'items'"), "2;")
+      << "keys 1 and 3 only: the stale delete must not record a deletion of a live row";
+  auto again = sink->apply(batch({at_lsn(40, Op::kUpdate, 2, "c")}), no_rejects);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->stale, 0u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "2,c;");
+}
+
+TEST_F(StaleGuardTest, UpdateAndInsertModesSkipOlderEventsToo) {
+  for (auto mode : {sluice::InsertMode::kUpdate, sluice::InsertMode::kInsert}) {
+    SinkConfig config;
+    config.insert_mode = mode;
+    std::string table = mode == sluice::InsertMode::kUpdate ? "by_update" : "by_insert";
+    query(url_, "CREATE TABLE " + table + " (id bigint PRIMARY KEY, name text, qty text, __sluice_position bytea)");
+    auto sink = open(config);
+    // update writes only rows that exist; a row without a position is never newer.
+    if (mode == sluice::InsertMode::kUpdate) query(url_, "INSERT INTO " + table + " VALUES (1, 'seeded', '1', NULL)");
+    auto first = sink->apply(batch({at_lsn(30, Op::kUpdate, 1, "new", table)}), no_rejects);
+    ASSERT_TRUE(first && first->rejects.empty()) << table;
+    auto older = at_lsn(20, Op::kUpdate, 1, "old", table);
+    auto missing = at_lsn(20, Op::kUpdate, 2, "absent", table);
+    auto stats = sink->apply(batch({std::move(older), std::move(missing)}), no_rejects);
+    ASSERT_TRUE(stats) << stats.error().message;
+    ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+    EXPECT_EQ(stats->stale, 1u) << table << ": an older insert is skipped, not refused as a duplicate";
+    std::string expected = mode == sluice::InsertMode::kUpdate ? "1,new;" : "1,new;2,absent;";
+    EXPECT_EQ(rows("SELECT id, name FROM " + table + " ORDER BY id"), expected) << table;
+  }
 }
 
 TEST_F(StaleGuardTest, WithinABatchTheNewestEventOfARowWins) {

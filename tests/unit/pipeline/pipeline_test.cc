@@ -39,7 +39,16 @@ class FakeSource : public Source {
       assigned_ = true;
       auto stored = listener_.on_assigned(assignment_);
       if (!stored) return stored.take_error();
-      for (const auto& [tp, next] : *stored) position_[tp.partition.value] = next.value;
+      // Like Kafka: without a stored offset, the group's committed one, else the beginning.
+      for (const auto& tp : assignment_) {
+        auto it = stored->find(tp);
+        auto committed = group_offsets.find(tp.partition.value);
+        if (it != stored->end()) {
+          position_[tp.partition.value] = it->second == kFromBeginning ? 0 : it->second.value;
+        } else if (committed != group_offsets.end()) {
+          position_[tp.partition.value] = committed->second;
+        }
+      }
     }
     std::vector<RawRecord> out;
     if (loss_ != nullptr) {
@@ -106,6 +115,11 @@ struct Journal {
 
 class FakeSink : public Sink {
  public:
+  // The record's value; a tombstone as "tombstone@<its table>".
+  static std::string value_of(const BatchEntry& entry) {
+    return entry.raw.value ? std::string(*entry.raw.value) : "tombstone@" + entry.event.table.display();
+  }
+
   explicit FakeSink(Journal& journal) : journal_(journal) {}
   int transient_failures = 0;          // fail this many applies first
   LossScript* loss = nullptr;
@@ -129,14 +143,14 @@ class FakeSink : public Sink {
     max_batch = std::max(max_batch, batch.entries.size() + batch.rejects.size());
     ApplyStats stats;
     for (size_t i = 0; i < batch.entries.size(); ++i) {
-      std::string value(*batch.entries[i].raw.value);
+      std::string value = value_of(batch.entries[i]);
       if (refused_values.contains(value)) {
         stats.rejects.push_back({i, Reject{Stage::kSink, "23514 check_violation", "t", "", "check failed"}});
       }
     }
     if (auto status = before_commit(stats.rejects); !status) return status.take_error();
     for (size_t i = 0; i < batch.entries.size(); ++i) {
-      std::string value(*batch.entries[i].raw.value);
+      std::string value = value_of(batch.entries[i]);
       if (!refused_values.contains(value)) {
         ++applied_values[value];
         ++stats.applied;
@@ -205,18 +219,78 @@ struct Harness {
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<FakeSource> source;
 
-  explicit Harness(int partitions = 2) {
+  explicit Harness(int partitions = 2, const std::string& table_format = "${topic}",
+                   DecodeFunction decoder = decode) {
     config.kafka.properties["group.id"] = "g";
     config.pipeline.batch_size = 4;
     config.pipeline.batch_max_wait = std::chrono::milliseconds(1);
     config.errors.retry_backoff_initial = std::chrono::milliseconds(1);
     config.errors.retry_backoff_max = std::chrono::milliseconds(2);
-    pipeline = std::make_unique<Pipeline>(config, *Router::create("${topic}"),
-                                          PipelineParts{&sink, &dead_letters, decode, {}, nullptr, {}, &registry});
+    pipeline = std::make_unique<Pipeline>(config, *Router::create(table_format),
+                                          PipelineParts{&sink, &dead_letters, decoder, {}, nullptr, {}, &registry});
     source = std::make_unique<FakeSource>(*pipeline, "orders", partitions);
     pipeline->attach(*source);
   }
 };
+
+// "table:row" values name their source table; null values are tombstones.
+Result<ChangeEvent> decode_with_source_table(const RawRecord& record) {
+  ChangeEvent event;
+  event.origin.topic = std::string(record.topic);
+  if (!record.value) {
+    event.op = Op::kDelete;
+    event.tombstone = true;
+    return event;
+  }
+  event.op = Op::kCreate;
+  event.source.table = std::string(record.value->substr(0, record.value->find(':')));
+  return event;
+}
+
+TEST(Pipeline, TombstonesGoToTheirTopicsTableOnlyWhenTheTopicFeedsOneTable) {
+  Harness h(2, "${source.table}", decode_with_source_table);
+  h.source->add(0, std::nullopt);  // before any event names the table: skipped
+  h.source->add(0, "items:1");
+  h.source->add(0, std::nullopt);
+  h.source->add(1, "items:2");
+  h.source->add(1, "orders:3");  // the topic now feeds two tables
+  h.source->add(1, std::nullopt);
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"items:1", 1}, {"items:2", 1}, {"orders:3", 1},
+                                                                {"tombstone@items", 1}}));
+  EXPECT_TRUE(h.dead_letters.durable.empty()) << "an unroutable tombstone is not a bad record";
+  EXPECT_EQ(h.pipeline->counters().skipped.load(), 2u);
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{3});
+}
+
+TEST(Pipeline, APartitionWithoutAStoredOffsetStartsFromTheBeginningOnceItsTopicHasStoredOffsets) {
+  Harness h;
+  for (int i = 0; i < 5; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  // The database kept partition 0's offset but lost partition 1's, which the
+  // group had committed (the database was restored to an earlier state).
+  h.sink.stored[{"orders", Partition{0}}] = Offset{2};
+  h.source->group_offsets[1] = 3;
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-2", 1}, {"p0-3", 1}, {"p0-4", 1}, {"p1-0", 1},
+                                                                {"p1-1", 1}, {"p1-2", 1}, {"p1-3", 1}, {"p1-4", 1}}));
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{5});
+}
+
+TEST(Pipeline, WithNoStoredOffsetsTheGroupsCommittedOffsetsAreUsed) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  // Moving from another consumer of the same group: start where it stopped.
+  h.source->group_offsets[0] = 1;
+  h.source->group_offsets[1] = 2;
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-1", 1}, {"p0-2", 1}, {"p1-2", 1}}));
+}
 
 TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
   Harness h;

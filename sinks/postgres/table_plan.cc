@@ -1,0 +1,201 @@
+#include "sinks/postgres/table_plan.h"
+
+#include <algorithm>
+
+#include "sinks/postgres/stale_guard.h"
+
+namespace sluice::pg {
+namespace {
+
+bool topic_matches(const std::string& pattern, const std::string& topic) {
+  return pattern.empty() || pattern == "*" || pattern == topic;
+}
+
+// Builds the column list of a plan: each name once, in order of first use.
+class ColumnList {
+ public:
+  explicit ColumnList(std::vector<WriteColumn>& columns) : columns_(columns) {}
+
+  void add(const std::string& name, const Column& source, WriteColumn::Kind kind, bool key) {
+    auto [it, inserted] = index_.try_emplace(name, columns_.size());
+    if (inserted) {
+      columns_.push_back(WriteColumn{name, source, kind, key, nullptr});
+    } else if (key) {
+      columns_[it->second].key = true;
+    }
+  }
+
+ private:
+  std::vector<WriteColumn>& columns_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+// The source column of key column `name`: from the record key or a row image.
+Column key_source(const ChangeEvent& event, const std::string& name) {
+  for (const auto* row : {&event.key, &event.after, &event.before}) {
+    if (*row && (*row)->schema) {
+      if (const Column* column = (*row)->column(name)) return *column;
+    }
+  }
+  return Column{name};
+}
+
+}  // namespace
+
+bool is_delete(const ChangeEvent& event) { return event.tombstone || event.op == Op::kDelete; }
+
+TableName target_of(const ChangeEvent& event) {
+  if (!event.table.name.empty()) return event.table;
+  std::string name = event.origin.topic;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return TableName{"", name};
+}
+
+std::string origin_text(const ChangeEvent& event) {
+  return event.origin.topic + "[" + std::to_string(event.origin.partition.value) + "]@" +
+         std::to_string(event.origin.offset.value);
+}
+
+std::vector<std::string> key_columns(const SinkConfig& config, const ChangeEvent& event) {
+  switch (config.primary_key_mode) {
+    case PrimaryKeyMode::kNone: return {};
+    case PrimaryKeyMode::kKafka:
+      return {std::string(kKafkaTopicColumn), std::string(kKafkaPartitionColumn), std::string(kKafkaOffsetColumn)};
+    case PrimaryKeyMode::kRecordValue: return config.primary_key_fields;
+    case PrimaryKeyMode::kRecordKey: {
+      if (!config.primary_key_fields.empty()) return config.primary_key_fields;
+      std::vector<std::string> names;
+      if (event.key && event.key->schema) {
+        for (const Column& c : event.key->schema->columns) names.push_back(c.name);
+      }
+      return names;
+    }
+  }
+  return {};
+}
+
+const Datum* key_value(const SinkConfig& config, const ChangeEvent& event, const std::string& name) {
+  const Datum* value = nullptr;
+  auto look = [&](const std::optional<Row>& row) {
+    if (value == nullptr && row && row->schema) value = row->find(name);
+  };
+  if (config.primary_key_mode == PrimaryKeyMode::kRecordKey) {
+    look(event.key);
+    look(event.after);
+    look(event.before);
+  } else {
+    look(event.after);
+    look(event.before);
+    look(event.key);
+  }
+  return value;
+}
+
+bool field_wanted(const SinkConfig& config, const std::string& topic, const std::string& name) {
+  bool any_include = false, included = false;
+  for (const auto& [t, f] : config.field_include) {
+    if (!topic_matches(t, topic)) continue;
+    any_include = true;
+    if (f == name) included = true;
+  }
+  if (any_include && !included) return false;
+  for (const auto& [t, f] : config.field_exclude) {
+    if (topic_matches(t, topic) && f == name) return false;
+  }
+  return true;
+}
+
+size_t TablePlan::events_of(const std::string& key) const {
+  auto it = row_of_key.find(key);
+  return it != row_of_key.end() ? rows[it->second].folded : 1;
+}
+
+TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<const size_t> entries) {
+  TablePlan plan;
+  plan.keyed = config.primary_key_mode == PrimaryKeyMode::kRecordKey ||
+               config.primary_key_mode == PrimaryKeyMode::kRecordValue;
+  // The stale-event guard needs a key to remember positions by.
+  plan.guarded = plan.keyed && config.stale_guard;
+  const bool soft = config.delete_mode == DeleteMode::kSoft;
+  ColumnList columns(plan.columns);
+
+  if (config.primary_key_mode == PrimaryKeyMode::kKafka) {
+    columns.add(std::string(kKafkaTopicColumn), Column{std::string(kKafkaTopicColumn), FieldType::kString},
+                WriteColumn::Kind::kTopicMeta, true);
+    columns.add(std::string(kKafkaPartitionColumn), Column{std::string(kKafkaPartitionColumn), FieldType::kInt32},
+                WriteColumn::Kind::kPartitionMeta, true);
+    columns.add(std::string(kKafkaOffsetColumn), Column{std::string(kKafkaOffsetColumn), FieldType::kInt64},
+                WriteColumn::Kind::kOffsetMeta, true);
+    plan.primary_key = key_columns(config, batch.entries[entries.front()].event);
+  }
+
+  for (size_t index : entries) {
+    const ChangeEvent& event = batch.entries[index].event;
+    const bool remove = is_delete(event);
+    if (remove && (!config.delete_enabled || !plan.keyed)) {
+      ++plan.skipped;
+      continue;
+    }
+    if (!plan.keyed) {
+      ++plan.applied;
+      plan.rows.push_back(PlannedRow{index});
+    } else {
+      std::vector<std::string> keys = key_columns(config, event);
+      if (plan.primary_key.empty()) plan.primary_key = keys;
+      std::string identity;
+      for (const std::string& name : keys) {
+        const Datum* value = key_value(config, event, name);
+        columns.add(name, key_source(event, name), WriteColumn::Kind::kValue, true);
+        identity += std::to_string(value->text.size()) + ":" + value->text + "|";
+      }
+      std::string position = plan.guarded ? encode_position(event) : std::string();
+      auto [it, inserted] = plan.row_of_key.try_emplace(identity, plan.rows.size());
+      if (inserted) {
+        plan.rows.push_back(PlannedRow{index, std::move(identity), std::move(position)});
+        ++plan.applied;
+      } else {
+        PlannedRow& row = plan.rows[it->second];
+        const ChangeEvent& planned = batch.entries[row.entry].event;
+        if (plan.guarded && event.tombstone && is_delete(planned)) {
+          // The tombstone after a delete: the delete already removes the row
+          // and carries the source position to remember it by.
+        } else if (plan.guarded && position_before(position, row.position)) {
+          // Older than an event of this batch for the same row.
+          ++plan.skipped;
+          ++plan.stale;
+          continue;
+        } else if (soft && remove && !is_delete(planned)) {
+          row.soft_deleted = true;
+          if (plan.guarded && !event.tombstone) row.position = std::move(position);
+        } else {
+          row.entry = index;
+          row.soft_deleted = false;
+          if (plan.guarded) row.position = std::move(position);
+        }
+        ++row.folded;
+        ++plan.applied;
+      }
+    }
+    if (!remove) {
+      for (const Column& column : event.after->schema->columns) {
+        if (field_wanted(config, event.origin.topic, column.name)) {
+          columns.add(column.name, column, WriteColumn::Kind::kValue, false);
+        }
+      }
+    }
+  }
+  if (plan.rows.empty()) return plan;
+  if (plan.guarded) {
+    columns.add(config.stale_guard_column, Column{config.stale_guard_column, FieldType::kBytes},
+                WriteColumn::Kind::kPosition, false);
+  }
+  if (soft) {
+    columns.add(std::string(kDeletedColumn), Column{std::string(kDeletedColumn), FieldType::kBoolean},
+                WriteColumn::Kind::kDeletedFlag, false);
+    columns.add(std::string(kDeletedAtColumn), Column{std::string(kDeletedAtColumn), FieldType::kTimestampTz},
+                WriteColumn::Kind::kDeletedTime, false);
+  }
+  return plan;
+}
+
+}  // namespace sluice::pg

@@ -1,0 +1,96 @@
+// TablePlan: what one batch writes to one target table, worked out before any
+// SQL runs. It names the columns to write (key columns first, then every wanted
+// field of the row images, then the sink's own columns) and holds one planned
+// row per key: the last event per key wins, with the stale-event guard the
+// newest by source position, so no statement touches a row twice. Events it
+// leaves out are counted as skipped (deletes disabled or without a key, older
+// than an event of the same batch). Pure: no connection, no state beyond the
+// plan; safe to use from any one thread.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sinks/postgres/table_catalog.h"
+#include "sluice/change_event.h"
+#include "sluice/config.h"
+#include "sluice/sink.h"
+
+namespace sluice::pg {
+
+inline constexpr std::string_view kDeletedColumn = "__deleted";
+inline constexpr std::string_view kDeletedAtColumn = "__deleted_at";
+inline constexpr std::string_view kKafkaTopicColumn = "__connect_topic";
+inline constexpr std::string_view kKafkaPartitionColumn = "__connect_partition";
+inline constexpr std::string_view kKafkaOffsetColumn = "__connect_offset";
+
+bool is_delete(const ChangeEvent& event);
+
+// The table an event is written to: its routed table, else its topic with
+// dots as underscores.
+TableName target_of(const ChangeEvent& event);
+
+// "topic[partition]@offset", for messages.
+std::string origin_text(const ChangeEvent& event);
+
+// The primary key columns of `event` under primary.key.mode; empty for none.
+std::vector<std::string> key_columns(const SinkConfig& config, const ChangeEvent& event);
+
+// The value of key column `name` in `event` (record key first under
+// record_key, row images first otherwise), or nullptr.
+const Datum* key_value(const SinkConfig& config, const ChangeEvent& event, const std::string& name);
+
+// Whether field `name` of `topic` is written, per field.include.list / field.exclude.list.
+bool field_wanted(const SinkConfig& config, const std::string& topic, const std::string& name);
+
+// A column written to a target table: where its values come from.
+struct WriteColumn {
+  std::string name;
+  Column source;  // the change event's column (type, element type)
+  enum class Kind {
+    kValue,
+    kTopicMeta,
+    kPartitionMeta,
+    kOffsetMeta,
+    kDeletedFlag,
+    kDeletedTime,
+    kPosition,  // the stale-event guard's source position
+  } kind = Kind::kValue;
+  bool key = false;
+  const TableColumn* target = nullptr;  // set once the target schema is known
+};
+
+// One row the plan writes: the event that wins for its key.
+struct PlannedRow {
+  size_t entry = 0;      // index into Batch::entries
+  std::string key;       // the row key's identity (guarded only): length-prefixed key texts
+  std::string position;  // encoded source position (guarded only)
+  size_t folded = 1;     // events this row stands for (guarded only)
+  // delete.mode = soft: a delete after a write of the same batch keeps that
+  // write's values and marks the row deleted (an UPDATE would find no row).
+  bool soft_deleted = false;
+};
+
+struct TablePlan {
+  std::vector<WriteColumn> columns;
+  std::vector<std::string> primary_key;
+  std::vector<PlannedRow> rows;
+  std::unordered_map<std::string, size_t> row_of_key;  // PlannedRow::key -> index in rows (guarded only)
+  bool keyed = false;    // primary.key.mode record_key or record_value
+  bool guarded = false;  // keyed and stale.guard.enabled
+  size_t applied = 0;    // events the rows stand for
+  size_t skipped = 0;    // events left out, stale ones included
+  size_t stale = 0;      // of those, older than an event of the same batch for the same row
+
+  // The number of events planned row `key` stands for (1 for an unknown key).
+  size_t events_of(const std::string& key) const;
+};
+
+// Plans `entries` (indexes into batch.entries, in order, all for one table and
+// none a truncate or message).
+TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<const size_t> entries);
+
+}  // namespace sluice::pg
