@@ -93,6 +93,8 @@ void KafkaDeadLetterProducer::DeliveryReport::dr_cb(RdKafka::Message& message) {
     owner_.delivered_.fetch_add(1);
     return;
   }
+  // Discarded by discard_unacknowledged() after a failure already reported.
+  if (message.err() == RdKafka::ERR__PURGE_QUEUE || message.err() == RdKafka::ERR__PURGE_INFLIGHT) return;
   std::lock_guard lock(owner_.failure_mutex_);
   if (!owner_.first_failure_) {
     owner_.first_failure_ = kafka::kafka_error(message.err(), "delivering to dead-letter topic " + owner_.topic_);
@@ -125,8 +127,17 @@ Status KafkaDeadLetterProducer::send(const RawRecord& record, const Reject& reje
       producer_->poll(100);
       continue;
     }
+    discard_unacknowledged();
     return kafka::kafka_error(code, "queueing a record for dead-letter topic " + topic_);
   }
+}
+
+void KafkaDeadLetterProducer::discard_unacknowledged() {
+  // In-flight records too: librdkafka would otherwise retry them by itself and
+  // deliver them next to the copies the caller sends again. One the broker
+  // stored before the failure is lost to neither: it arrives twice.
+  producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  producer_->poll(0);  // serves the delivery reports of the discarded records
 }
 
 Status KafkaDeadLetterProducer::flush(std::chrono::milliseconds timeout) {
@@ -136,6 +147,7 @@ Status KafkaDeadLetterProducer::flush(std::chrono::milliseconds timeout) {
     std::lock_guard lock(failure_mutex_);
     failure.swap(first_failure_);
   }
+  if (failure || code != RdKafka::ERR_NO_ERROR) discard_unacknowledged();
   if (failure) {
     // A dead-letter record that can never be written cannot be dropped either.
     if (failure->error_class == ErrorClass::kRecord) failure->error_class = ErrorClass::kFatal;

@@ -34,6 +34,9 @@ class KafkaDeadLetterProducer final : public DeadLetterSink {
   // kTransient when a record could not be delivered in `timeout` or the broker
   // refused it for a retriable reason; the caller must send the batch's rejects
   // again before retrying. kFatal when the topic can never take the record.
+  // On failure, records not yet acknowledged are discarded, so that the retry
+  // does not add a second copy of each behind the first; only a record the
+  // broker stored without acknowledging it in time can still arrive twice.
   Status flush(std::chrono::milliseconds timeout) override;
 
   const std::string& topic() const { return topic_; }
@@ -51,6 +54,9 @@ class KafkaDeadLetterProducer final : public DeadLetterSink {
   };
 
   KafkaDeadLetterProducer(std::string topic, bool context_headers, std::function<int64_t()> clock_ms);
+
+  // Drops the records not acknowledged yet (the caller sends them again).
+  void discard_unacknowledged();
 
   std::string topic_;
   bool context_headers_;

@@ -57,6 +57,8 @@ void DevBroker::push_request_errors(int16_t api_key, int error_code, int count) 
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, errors.size(), errors.data());
 }
 
+void DevBroker::clear_request_errors(int16_t api_key) { rd_kafka_mock_clear_request_errors(cluster_, api_key); }
+
 void DevBroker::set_topic_error(const std::string& topic, int error_code) {
   rd_kafka_mock_topic_set_error(cluster_, topic.c_str(), static_cast<rd_kafka_resp_err_t>(error_code));
 }

@@ -33,6 +33,8 @@ class DevBroker {
   // The next `count` requests of Kafka API `api_key` (0 = Produce, 1 = Fetch, ...)
   // fail with Kafka error code `error_code`.
   void push_request_errors(int16_t api_key, int error_code, int count);
+  // Forgets the errors still pushed for Kafka API `api_key`: its requests succeed again.
+  void clear_request_errors(int16_t api_key);
   // Every request touching `topic` fails with `error_code` (0 clears).
   void set_topic_error(const std::string& topic, int error_code);
 

@@ -6,7 +6,8 @@
 // Prints the bootstrap address as the first line on stdout, then
 // "control=127.0.0.1:PORT": a loopback line protocol for tests
 // (topic-create NAME PARTITIONS | broker-down ID | broker-up ID |
-//  request-errors API_KEY ERROR_CODE COUNT | topic-error NAME ERROR_CODE | ping),
+//  request-errors API_KEY ERROR_CODE COUNT | request-errors-clear API_KEY |
+//  topic-error NAME ERROR_CODE | ping),
 // answering "ok" or "error: ..." per line.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -80,6 +81,12 @@ std::string handle_command(sluice::kafka::DevBroker& broker, const std::string& 
     int api_key = 0, code = 0, count = 0;
     if (!(in >> api_key >> code >> count)) return "error: usage request-errors API_KEY ERROR_CODE COUNT";
     broker.push_request_errors(static_cast<int16_t>(api_key), code, count);
+    return "ok";
+  }
+  if (verb == "request-errors-clear") {
+    int api_key = 0;
+    if (!(in >> api_key)) return "error: usage request-errors-clear API_KEY";
+    broker.clear_request_errors(static_cast<int16_t>(api_key));
     return "ok";
   }
   if (verb == "topic-error") {

@@ -14,6 +14,7 @@
 #include "sinks/postgres/sqlstate.h"
 #include "sinks/postgres/stale_guard.h"
 #include "sinks/postgres/table_plan.h"
+#include "sluice/identifier.h"
 
 namespace sluice::pg {
 namespace {
@@ -66,6 +67,10 @@ class PostgresSink::Apply {
   Result<bool> already_committed();
   // A reject for entries that cannot be applied whatever the table holds.
   std::optional<Reject> precheck(const ChangeEvent& event) const;
+  // A reject for an event whose table or a column it writes PostgreSQL cannot
+  // name exactly (see sluice/identifier.h): a long name would be truncated and
+  // could collide with another, a NUL byte cannot be sent at all.
+  std::optional<Reject> identifier_reject(const ChangeEvent& event) const;
 
   // Applies `entries` under a savepoint; a record-level failure rolls back and
   // bisects until the offending entries are isolated as rejects.
@@ -147,10 +152,37 @@ Result<bool> PostgresSink::Apply::already_committed() {
   return true;
 }
 
+std::optional<Reject> PostgresSink::Apply::identifier_reject(const ChangeEvent& event) const {
+  TableName table = target_of(event);
+  auto reject = [&](const std::string& column, const std::string& what, const std::string& problem) {
+    return Reject{Stage::kSink, "invalid_identifier", table.display(), column,
+                  "cannot write " + origin_text(event) + ": " + what + " " + problem};
+  };
+  if (!table.schema.empty()) {
+    if (auto problem = identifier_problem(table.schema)) return reject("", "schema name", *problem);
+  }
+  if (auto problem = identifier_problem(table.name)) return reject("", "table name", *problem);
+  if (event.op == Op::kTruncate) return std::nullopt;
+  const std::string of_table = "of table " + identifier_for_display(table.display());
+  for (const std::string& name : key_columns(config_, event)) {
+    if (auto problem = identifier_problem(name)) return reject(name, "key column " + of_table + ":", *problem);
+  }
+  if (!is_delete(event) && event.after && event.after->schema) {
+    for (const Column& column : event.after->schema->columns) {
+      if (!field_wanted(config_, event.origin.topic, column.name)) continue;
+      if (auto problem = identifier_problem(column.name)) {
+        return reject(column.name, "column " + of_table + ":", *problem);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Reject> PostgresSink::Apply::precheck(const ChangeEvent& event) const {
   auto reject = [&](std::string rule, std::string message) {
     return Reject{Stage::kSink, std::move(rule), target_of(event).display(), "", std::move(message)};
   };
+  if (std::optional<Reject> invalid = identifier_reject(event)) return invalid;
   if (!is_delete(event) && !(event.after && event.after->schema)) {
     return reject("missing_after", "change event " + origin_text(event) + " has no row image to write");
   }
@@ -633,11 +665,10 @@ Result<ApplyStats> PostgresSink::Apply::run(const BeforeCommit& before_commit) {
       ++stats_.skipped;
       continue;
     }
-    if (event.op != Op::kTruncate) {
-      if (std::optional<Reject> reject = precheck(event)) {
-        stats_.rejects.push_back(SinkReject{i, std::move(*reject)});
-        continue;
-      }
+    std::optional<Reject> reject = event.op == Op::kTruncate ? identifier_reject(event) : precheck(event);
+    if (reject) {
+      stats_.rejects.push_back(SinkReject{i, std::move(*reject)});
+      continue;
     }
     work.push_back(i);
   }

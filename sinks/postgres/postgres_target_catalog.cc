@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "sinks/postgres/table_catalog.h"
+#include "sluice/identifier.h"
 
 namespace sluice::pg {
 namespace {
@@ -61,6 +62,11 @@ Result<std::optional<TargetTable>> PostgresTargetCatalog::describe(const TableNa
     auto opened = Connection::open(config_);
     if (!opened) return opened.take_error();
     connection_ = std::move(*opened);
+  }
+  // PostgreSQL would truncate such a name and could find another table; no
+  // table can have it (the sink rejects its events).
+  if ((!table.schema.empty() && identifier_problem(table.schema)) || identifier_problem(table.name)) {
+    return std::optional<TargetTable>();
   }
   std::string regclass = quoted_table(table);
   auto exists = connection_->exec_params("SELECT to_regclass($1) IS NOT NULL", {regclass.c_str()});

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config_keys.h"
+#include "sluice/identifier.h"
 
 extern char** environ;
 
@@ -171,6 +172,20 @@ std::optional<ColumnSetting> column_setting(std::string_view rest, const std::st
   return ColumnSetting{std::string(rest.substr(0, dot)), std::string(rest.substr(dot + 1)), value};
 }
 
+// Why the table (schema.table or table) or column a setting names cannot be a
+// PostgreSQL identifier, or nullopt.
+std::optional<std::string> identifiers_problem(const ColumnSetting& setting) {
+  size_t dot = setting.table.find('.');
+  if (dot != std::string::npos) {
+    if (auto problem = identifier_problem(setting.table.substr(0, dot))) return "schema " + *problem;
+  }
+  if (auto problem = identifier_problem(dot == std::string::npos ? setting.table : setting.table.substr(dot + 1))) {
+    return "table " + *problem;
+  }
+  if (auto problem = identifier_problem(setting.column)) return "column " + *problem;
+  return std::nullopt;
+}
+
 Result<Config> build(const RawSettings& raw) {
   Config config;
   std::vector<std::string> problems;
@@ -207,6 +222,8 @@ Result<Config> build(const RawSettings& raw) {
         auto setting = column_setting(rest, value);
         if (!setting) {
           problems.push_back(key + ": expected " + (is_validate ? "validate" : "mask") + ".<table>.<column>");
+        } else if (auto problem = identifiers_problem(*setting)) {
+          problems.push_back(key + ": " + *problem);
         } else {
           (is_validate ? config.validate_rules : config.masks).push_back(std::move(*setting));
         }

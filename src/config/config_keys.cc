@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "sluice/identifier.h"
+
 namespace sluice::config {
 namespace {
 
@@ -85,6 +87,15 @@ std::optional<std::string> parse_field_list(const std::string& value,
   return std::nullopt;
 }
 
+// A value naming one PostgreSQL identifier, taken only if PostgreSQL can
+// hold it exactly (never truncated).
+std::optional<std::string> parse_identifier(const std::string& value, std::string& out) {
+  if (value.empty()) return std::string("must not be empty");
+  if (auto problem = identifier_problem(value)) return problem;
+  out = value;
+  return std::nullopt;
+}
+
 std::vector<KeySpec> build_specs() {
   using C = Config;
   using R = std::optional<std::string>;
@@ -137,12 +148,25 @@ std::vector<KeySpec> build_specs() {
   s.push_back({"primary.key.fields", "", false, "comma-separated key columns (record_value mode)",
                [](C& c, const std::string& v) -> R {
                  c.sink.primary_key_fields = split_list(v);
+                 for (const std::string& field : c.sink.primary_key_fields) {
+                   if (auto problem = identifier_problem(field)) return problem;
+                 }
                  return std::nullopt;
                }});
   s.push_back({"table.name.format", "${topic}", false,
                "target table; ${topic}, ${source.db}, ${source.schema}, ${source.table}; dots become _",
                [](C& c, const std::string& v) -> R {
                  if (v.empty()) return std::string("must not be empty");
+                 // A format without placeholders names one table for every
+                 // event: a literal dot splits the schema from the table.
+                 if (v.find("${") == std::string::npos) {
+                   size_t dot = v.find('.');
+                   if (dot != std::string::npos) {
+                     if (auto problem = identifier_problem(v.substr(0, dot))) return "schema " + *problem;
+                   }
+                   std::string table = dot == std::string::npos ? v : v.substr(dot + 1);
+                   if (auto problem = identifier_problem(table)) return "table " + *problem;
+                 }
                  c.sink.table_name_format = v;
                  return std::nullopt;
                }});
@@ -159,24 +183,18 @@ std::vector<KeySpec> build_specs() {
                [](C& c, const std::string& v) -> R { return parse_field_list(v, c.sink.field_exclude); }});
   s.push_back({"offsets.table", "sluice_offsets", false, "table holding the committed offsets",
                [](C& c, const std::string& v) -> R {
-                 if (v.empty()) return std::string("must not be empty");
-                 c.sink.offsets_table = v;
-                 return std::nullopt;
+                 return parse_identifier(v, c.sink.offsets_table);
                }});
   s.push_back({"stale.guard.enabled", "true", false,
                "skip events older than the source position the row (or its delete) already holds",
                [](C& c, const std::string& v) -> R { return parse_bool(v, c.sink.stale_guard); }});
   s.push_back({"stale.guard.column", "__sluice_position", false, "column holding each row's source position",
                [](C& c, const std::string& v) -> R {
-                 if (v.empty()) return std::string("must not be empty");
-                 c.sink.stale_guard_column = v;
-                 return std::nullopt;
+                 return parse_identifier(v, c.sink.stale_guard_column);
                }});
   s.push_back({"stale.guard.table", "sluice_deletes", false, "table holding the source positions of deletes",
                [](C& c, const std::string& v) -> R {
-                 if (v.empty()) return std::string("must not be empty");
-                 c.sink.stale_guard_table = v;
-                 return std::nullopt;
+                 return parse_identifier(v, c.sink.stale_guard_table);
                }});
   s.push_back({"replay.parking.topic", "", false,
                "where sluice replay sends records that fail again (default <dead-letter topic>.parking)",

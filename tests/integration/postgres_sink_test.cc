@@ -398,6 +398,82 @@ TEST_F(SinkTest, HostileIdentifiersAreQuoted) {
             "it's \\ \"quoted\"\ttab\nline");
 }
 
+// PostgreSQL keeps 63 bytes of a name: two columns sharing their first 63
+// bytes would be one column (42701 duplicate_column, which stopped the stream),
+// a longer table name would name another table. Such events, and names with a
+// NUL byte, are rejected; names of exactly 63 bytes are written as they are.
+TEST_F(SinkTest, IdentifiersPostgresCannotHoldExactlyAreRejectedNeverTruncated) {
+  const std::string prefix(63, 'a');
+  const std::string longest = std::string(60, 'b') + "\xC3\xA9z";  // 63 bytes, a two-byte character inside
+  query(url_, "CREATE TABLE \"" + std::string(63, 't') + "\" (id bigint PRIMARY KEY)");
+  query(url_, "INSERT INTO \"" + std::string(63, 't') + "\" VALUES (1)");
+  auto with_columns = [&](int64_t id, const std::vector<std::string>& names) {
+    BatchEntry e = event(Op::kCreate, id);
+    std::vector<Column> columns = {col("id", FieldType::kInt64, false)};
+    std::vector<std::string> values = {std::to_string(id)};
+    for (const std::string& name : names) {
+      columns.push_back(col(name, FieldType::kString));
+      values.push_back("v" + std::to_string(id));
+    }
+    e.event.after = row(schema(columns), values);
+    return e;
+  };
+  BatchEntry first = event(Op::kCreate, 1);
+  BatchEntry colliding = with_columns(2, {prefix + "_first", prefix + "_second"});
+  BatchEntry nul = with_columns(3, {std::string("na\0me", 5)});
+  BatchEntry long_table = event(Op::kCreate, 4);
+  long_table.event.table = sluice::TableName{"", std::string(63, 't') + "_long"};
+  BatchEntry long_schema = event(Op::kCreate, 5);
+  long_schema.event.table = sluice::TableName{std::string(64, 's'), "items"};
+  // A truncate of the long name must not empty the table of its first 63 bytes.
+  BatchEntry truncate = event(Op::kCreate, 0);
+  truncate.event.op = Op::kTruncate;
+  truncate.event.table = sluice::TableName{"", std::string(63, 't') + "_long"};
+  BatchEntry delete_long_key = event(Op::kDelete, 6);
+  delete_long_key.event.key = row(schema({col(prefix + "_id", FieldType::kInt64, false)}), {"6"});
+  BatchEntry last = with_columns(7, {longest});
+  SinkConfig config;
+  config.truncate_enabled = true;
+  auto sink = open(config);
+  auto stats = sink->apply(batch({std::move(first), std::move(colliding), std::move(nul), std::move(long_table),
+                                  std::move(long_schema), std::move(truncate), std::move(delete_long_key),
+                                  std::move(last)}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->rejects.size(), 6u);
+  std::vector<size_t> rejected;
+  for (const SinkReject& r : stats->rejects) {
+    rejected.push_back(r.entry_index);
+    EXPECT_EQ(r.reject.stage, sluice::Stage::kSink);
+    EXPECT_EQ(r.reject.rule, "invalid_identifier");
+  }
+  EXPECT_EQ(rejected, (std::vector<size_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(stats->rejects[0].reject.column, prefix + "_first");
+  EXPECT_EQ(stats->rejects[0].reject.message,
+            "cannot write topic1[0]@101: column of table \"items\": \"" + prefix +
+                "_first\" is 69 bytes long; PostgreSQL keeps at most 63 bytes of an identifier (NAMEDATALEN - 1) "
+                "and would truncate it");
+  EXPECT_EQ(stats->rejects[1].reject.message,
+            "cannot write topic1[0]@102: column of table \"items\": \"na\\x00me\" contains a NUL byte, which "
+            "PostgreSQL identifiers cannot hold");
+  EXPECT_EQ(stats->rejects[2].reject.table, std::string(63, 't') + "_long");
+  EXPECT_NE(stats->rejects[2].reject.message.find("table name \"" + std::string(63, 't') + "_long\" is 68 bytes long"),
+            std::string::npos)
+      << stats->rejects[2].reject.message;
+  EXPECT_NE(stats->rejects[3].reject.message.find("schema name \"" + std::string(64, 's') + "\" is 64 bytes long"),
+            std::string::npos)
+      << stats->rejects[3].reject.message;
+  EXPECT_NE(stats->rejects[5].reject.message.find("key column of table \"items\": \"" + prefix + "_id\""),
+            std::string::npos)
+      << stats->rejects[5].reject.message;
+  EXPECT_EQ(rows("SELECT id FROM items ORDER BY id"), "1;7;");
+  EXPECT_EQ(query_value(url_, "SELECT \"" + longest + "\" FROM items WHERE id = 7"), "v7") << "63 bytes are kept";
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM \"" + std::string(63, 't') + "\""), "1") << "not truncated";
+  EXPECT_EQ(query_value(url_, "SELECT count(*) FROM pg_attribute WHERE attname LIKE 'aaa%'"), "0");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_))
+      << "the offsets move past the rejects";
+}
+
 TEST_F(SinkTest, TypesRoundTripAsText) {
   Column decimal = col("amount", FieldType::kDecimal);
   decimal.precision = 12;

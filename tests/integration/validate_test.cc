@@ -2,6 +2,8 @@
 // good and bad Debezium events from the dev broker into a real PostgreSQL;
 // exactly the good ones reach the table (masked), the bad ones reach the
 // dead-letter topic with stage validate and the rule that rejected them.
+// Table and column names PostgreSQL cannot hold exactly reach it with stage
+// sink, and the stream goes on past them.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <openssl/evp.h>
@@ -282,6 +284,66 @@ TEST(ValidateEndToEnd, RuleConfigurationErrorsStopStartUpNamingTheKey) {
   EXPECT_NE(unknown_table.output.find("validate.ordres.note: table ordres is not the target of any configured topic"),
             std::string::npos)
       << unknown_table.output;
+}
+
+// PostgreSQL truncates names to 63 bytes: two columns sharing their first 63
+// bytes used to collide (42701 duplicate_column) and stop the stream for good.
+TEST(ValidateEndToEnd, NamesPostgresCannotHoldGoToTheDeadLetterTopicAndTheStreamGoesOn) {
+  Fixture s = set_up("table.name.format = ${source.table}\n");
+  auto in_table = [](const std::string& table, const std::string& after) {
+    return R"({"before":null,"after":)" + after +
+           R"(,"source":{"connector":"postgresql","db":"inventory","schema":"public","table":")" + table +
+           R"(","ts_ms":5,"lsn":100},"op":"c","ts_ms":6})";
+  };
+  const std::string prefix(63, 'c');
+  const std::string longest = std::string(61, 'd') + "\xC3\xA9";  // 63 bytes
+  std::vector<Message> messages = {
+      /*0*/ {R"({"id":1})", in_table(s.table, R"({"id":1,"quantity":1,"status":"new"})")},
+      /*1*/ {R"({"id":2})", in_table(s.table, R"({"id":2,"quantity":1,"status":"new",")" + prefix + R"(_first":"x",")" +
+                                                  prefix + R"(_second":"y"})")},
+      /*2*/ {R"({"id":3})", in_table(s.table, R"({"id":3,"quantity":1,"status":"new",")" + longest + R"(":"kept"})")},
+      /*3*/ {R"({"id":4})", in_table(s.table, R"({"id":4,"quantity":1,"status":"new","na\u0000me":"x"})")},
+      /*4*/ {R"({"id":5})", in_table(s.table + std::string(60, 't'), R"({"id":5,"quantity":1,"status":"new"})")},
+      /*5*/ {R"({"id":6})", in_table(s.table, R"({"id":6,"quantity":1,"status":"paid"})")},
+  };
+  produce(s.topic, messages);
+  RunResult run = run_sluice("run --until-caught-up", s.config);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(query_value(s.url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM " + s.table), "1,3,6");
+  EXPECT_EQ(query_value(s.url, "SELECT \"" + longest + "\" FROM " + s.table + " WHERE id = 3"), "kept");
+  EXPECT_EQ(query_value(s.url, "SELECT next_offset FROM sluice_offsets"), "6") << "offsets move past the rejects";
+
+  auto dead = consume_dead_letters(s.dlq, 3);
+  ASSERT_EQ(dead.size(), 3u);
+  std::map<int64_t, std::string> expected = {
+      {1, "column of table \"" + s.table + "\": \"" + prefix + "_first\" is 69 bytes long; PostgreSQL keeps at most "
+                                                                "63 bytes of an identifier"},
+      {3, "column of table \"" + s.table + "\": \"na\\x00me\" contains a NUL byte"},
+      {4, "table name \"" + s.table + std::string(60, 't') + "\" is " + std::to_string(s.table.size() + 60) +
+              " bytes long"},
+  };
+  for (const auto& [offset, reason] : expected) {
+    SCOPED_TRACE("offset " + std::to_string(offset));
+    ASSERT_TRUE(dead.contains(offset));
+    const DeadLetter& record = dead.at(offset);
+    EXPECT_EQ(record.headers.at("__connect.errors.stage"), "sink");
+    EXPECT_EQ(record.headers.at("sluice.errors.rule"), "invalid_identifier");
+    EXPECT_NE(record.headers.at("__connect.errors.exception.message").find(reason), std::string::npos)
+        << record.headers.at("__connect.errors.exception.message");
+    EXPECT_EQ(record.value, messages[static_cast<size_t>(offset)].value);
+  }
+
+  // The next run goes on from there.
+  produce(s.topic, {{R"({"id":7})", in_table(s.table, R"({"id":7,"quantity":2,"status":"new"})")}});
+  RunResult again = run_sluice("run --until-caught-up", s.config);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(query_value(s.url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM " + s.table), "1,3,6,7");
+  EXPECT_EQ(query_value(s.url, "SELECT next_offset FROM sluice_offsets"), "7");
+
+  RunResult bad = run_sluice("check-config", s.config + "offsets.table = " + std::string(64, 'o') + "\n");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("offsets.table: \"" + std::string(64, 'o') + "\" is 64 bytes long"), std::string::npos)
+      << bad.output;
 }
 
 }  // namespace

@@ -79,6 +79,37 @@ TEST(Config, GuardAndReplayKeysHaveDefaultsAndChecks) {
   EXPECT_NE(bad.error().message.find("decoder.flattened.prefix: must not be empty"), std::string::npos);
 }
 
+// PostgreSQL would truncate a longer name to 63 bytes: sluice would then write
+// to a table or column other than the one configured.
+TEST(Config, IdentifiersPostgresCannotHoldStopStartUpNamingTheKey) {
+  const std::string longest(63, 'x');
+  const std::string too_long(64, 'x');
+  auto fits = parse_config_text(std::string(kMinimal) + "offsets.table = " + longest + "\nstale.guard.column = " +
+                                longest + "\nstale.guard.table = " + longest + "\nprimary.key.fields = id, " +
+                                longest + "\ntable.name.format = " + longest + "." + longest + "\nvalidate." +
+                                longest + "." + longest + " = not_null\n");
+  ASSERT_TRUE(fits) << fits.error().message;
+  EXPECT_EQ(fits->sink.offsets_table, longest);
+
+  auto bad = parse_config_text(std::string(kMinimal) + "offsets.table = " + too_long + "\nstale.guard.column = " +
+                               too_long + "\nstale.guard.table = " + too_long + "\nprimary.key.fields = id, " +
+                               too_long + "\ntable.name.format = replica." + too_long + "\nvalidate.orders." +
+                               too_long + " = not_null\nmask." + too_long + ".email = redact\n");
+  ASSERT_FALSE(bad);
+  const std::string& message = bad.error().message;
+  const std::string problem = "\"" + too_long +
+                              "\" is 64 bytes long; PostgreSQL keeps at most 63 bytes of an identifier (NAMEDATALEN - 1) "
+                              "and would truncate it";
+  for (const std::string& line :
+       {"offsets.table: " + problem, "stale.guard.column: " + problem, "stale.guard.table: " + problem,
+        "primary.key.fields: " + problem, "table.name.format: table " + problem,
+        "validate.orders." + too_long + ": column " + problem, "mask." + too_long + ".email: table " + problem}) {
+    EXPECT_NE(message.find(line), std::string::npos) << line << "\nin\n" << message;
+  }
+  // A format with placeholders is checked per event by the sink.
+  EXPECT_TRUE(parse_config_text(std::string(kMinimal) + "table.name.format = ${source.table}_" + too_long + "\n"));
+}
+
 TEST(Config, RequiredKeysAreNamed) {
   auto config = parse_config_text("");
   ASSERT_FALSE(config);
