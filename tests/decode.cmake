@@ -1,10 +1,10 @@
 # Debezium decoder: unit tests and the data-driven tests over tests/data/debezium.
 sluice_add_test(unit_decode LABEL unit
-  SOURCES unit/decode/debezium_decoder_test.cc unit/decode/logical_types_test.cc
+  SOURCES unit/decode/debezium_decoder_test.cc unit/decode/logical_types_test.cc unit/decode/json_tree_test.cc
   LIBS sluice::core)
 target_compile_definitions(unit_decode PRIVATE
   SLUICE_DEBEZIUM_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data/debezium")
-target_include_directories(unit_decode PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_include_directories(unit_decode PRIVATE ${PROJECT_SOURCE_DIR}/src ${RapidJSON_INCLUDE_DIRS} ${RAPIDJSON_INCLUDE_DIRS})
 
 # libFuzzer target, clang only (the g++ build never sees it); scripts/fuzz.sh
 # builds and runs it with fuzz_config and fuzz_rule (tests/fuzz.cmake). By hand:

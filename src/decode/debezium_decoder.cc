@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -64,6 +65,13 @@ std::string_view kind_name(JsonKind kind) {
 Error wrong_type(std::string_view image, std::string_view column, std::string_view expected, const JsonNode& n) {
   return field_error("wrong_type", image, column,
                      "expected " + std::string(expected) + ", got " + std::string(kind_name(n.kind)));
+}
+
+// `text == word` for a literal word, as a fixed-length compare the compiler
+// inlines (std::string_view's operator== calls memcmp for every test).
+template <size_t N>
+bool is(std::string_view text, const char (&word)[N]) {
+  return text.size() == N - 1 && std::memcmp(text.data(), word, N - 1) == 0;
 }
 
 bool looks_fractional(std::string_view number) {
@@ -320,18 +328,18 @@ class SourceFields {
   // Applies one field of the source block; unknown names are ignored.
   Status apply(std::string_view name, const JsonNode& n) {
     if (n.kind == JsonKind::kNull) return {};
-    if (name == "connector" || name == "db" || name == "schema" || name == "table") {
+    if (is(name, "connector") || is(name, "db") || is(name, "schema") || is(name, "table")) {
       if (n.kind != JsonKind::kString) return wrong_type(image_, name, "a string", n);
-      std::string& target = name == "connector" ? info_.connector
-                            : name == "db"      ? info_.db
-                            : name == "schema"  ? info_.schema
+      std::string& target = is(name, "connector") ? info_.connector
+                            : is(name, "db")      ? info_.db
+                            : is(name, "schema")  ? info_.schema
                                                 : info_.table;
       target.assign(n.text);
-    } else if (name == "ts_ms") {
+    } else if (is(name, "ts_ms")) {
       if (auto st = read_int(n, image_, name, kInt64Min, kInt64Max, ts_ms_, true); !st) return st;
       has_ts_ = true;
       info_.ts_ms = ts_ms_;
-    } else if (name == "snapshot") {
+    } else if (is(name, "snapshot")) {
       if (n.kind == JsonKind::kTrue || n.kind == JsonKind::kFalse) {
         info_.snapshot = n.kind == JsonKind::kTrue;
       } else if (n.kind == JsonKind::kString) {
@@ -339,20 +347,20 @@ class SourceFields {
       } else {
         return wrong_type(image_, name, "a string or boolean", n);
       }
-    } else if (name == "lsn") {
+    } else if (is(name, "lsn")) {
       if (auto st = read_int(n, image_, name, 0, kInt64Max, lsn_, true); !st) return st;
       has_lsn_ = true;
-    } else if (name == "file") {
+    } else if (is(name, "file")) {
       if (n.kind != JsonKind::kString) return wrong_type(image_, name, "a string", n);
       file_ = n.text;
-    } else if (name == "pos") {
+    } else if (is(name, "pos")) {
       if (auto st = read_int(n, image_, name, 0, kInt64Max, pos_, true); !st) return st;
       has_pos_ = true;
-    } else if (name == "row") {
+    } else if (is(name, "row")) {
       if (auto st = read_int(n, image_, name, 0, kInt64Max, row_, true); !st) return st;
-    } else if (name == "commit_lsn" || name == "change_lsn") {
+    } else if (is(name, "commit_lsn") || is(name, "change_lsn")) {
       if (n.kind != JsonKind::kString) return wrong_type(image_, name, "a string", n);
-      (name == "commit_lsn" ? commit_lsn_ : change_lsn_) = n.text;
+      (is(name, "commit_lsn") ? commit_lsn_ : change_lsn_) = n.text;
     }
     return {};
   }
@@ -421,14 +429,14 @@ struct FlattenedMetadata {
 
   Status apply(std::string_view key, const JsonNode& n) {
     std::string_view name = key.substr(prefix.size());
-    if (name == "op") {
+    if (is(name, "op")) {
       if (n.kind == JsonKind::kNull) return {};
       auto parsed = parse_op(n, key);
       if (!parsed) return parsed.take_error();
       op = *parsed;
-    } else if (name == "deleted") {
+    } else if (is(name, "deleted")) {
       deleted = n.kind == JsonKind::kTrue || (n.kind == JsonKind::kString && n.text == "true");
-    } else if (name == "ts_ms") {
+    } else if (is(name, "ts_ms")) {
       if (n.kind == JsonKind::kNull) return {};
       if (auto st = read_int(n, "", key, kInt64Min, kInt64Max, ts_ms, true); !st) return st;
       has_ts = true;
@@ -726,13 +734,13 @@ Status DebeziumDecoder::decode_value(const Document& doc, const std::vector<Reco
     for (const RecordHeader& header : headers) {
       if (!header.value || !header.key.starts_with(meta.prefix)) continue;
       std::string_view name = header.key.substr(meta.prefix.size());
-      bool wanted = (name == "op" && !meta.op) || (name == "deleted" && !meta.deleted);
+      bool wanted = (is(name, "op") && !meta.op) || (is(name, "deleted") && !meta.deleted);
       if (!wanted) continue;
       // Header values are JSON (JsonConverter) or plain text (StringConverter).
       std::string_view text = *header.value;
       if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
       JsonNode node{JsonKind::kString, 0, text};
-      if (name == "deleted" && text == "true") node.kind = JsonKind::kTrue;
+      if (is(name, "deleted") && text == "true") node.kind = JsonKind::kTrue;
       if (auto st = meta.apply(header.key, node); !st) return st;
     }
     if (meta.has_ts) event.ts_ms = meta.ts_ms;
@@ -754,17 +762,17 @@ Status DebeziumDecoder::decode_value(const Document& doc, const std::vector<Reco
   for (uint32_t k = root + 1; k < payload.end; k = tree.node(k + 1).end) {
     std::string_view key = tree.node(k).text;
     const JsonNode& v = tree.node(k + 1);
-    if (key == "op") {
+    if (is(key, "op")) {
       op = k + 1;
-    } else if (key == "before") {
+    } else if (is(key, "before")) {
       before = k + 1;
-    } else if (key == "after") {
+    } else if (is(key, "after")) {
       after = k + 1;
-    } else if (key == "ts_ms") {
+    } else if (is(key, "ts_ms")) {
       if (v.kind != JsonKind::kNull) {
         if (auto st = read_int(v, "", "ts_ms", kInt64Min, kInt64Max, event.ts_ms); !st) return st;
       }
-    } else if (key == "source") {
+    } else if (is(key, "source")) {
       if (v.kind == JsonKind::kNull) continue;
       if (v.kind != JsonKind::kObject) return wrong_type("", "source", "an object", v);
       for (uint32_t s = k + 2; s < v.end; s = tree.node(s + 1).end) {

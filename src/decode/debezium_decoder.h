@@ -15,7 +15,8 @@
 //
 // Schema-carrying records are fast because the "schema" part is located by a
 // byte scan, hashed and looked up in a small cache of interpreted schemas;
-// only the payload is parsed.
+// only the payload is parsed, by JsonTree (no copy of the text, no allocation
+// once its buffers have grown).
 //
 // Conventions worth knowing: a primitive (non-struct) key becomes one column
 // named "key"; a geometry value's SRID travels in Datum::srid; a flattened
