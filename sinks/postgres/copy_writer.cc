@@ -23,15 +23,28 @@ void CopyWriter::text(std::string_view value) {
   }
 }
 
-void CopyWriter::bytes(std::string_view value) {
+namespace {
+
+void append_hex(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  separator();
-  data_ += "\\\\x";
   for (char c : value) {
     auto byte = static_cast<unsigned char>(c);
-    data_ += kHex[byte >> 4];
-    data_ += kHex[byte & 0xf];
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
   }
+}
+
+}  // namespace
+
+void CopyWriter::bytes(std::string_view value) {
+  separator();
+  data_ += "\\\\x";
+  append_hex(value, data_);
+}
+
+void CopyWriter::hex(std::string_view value) {
+  separator();
+  append_hex(value, data_);
 }
 
 void CopyWriter::null() {

@@ -16,6 +16,8 @@ class CopyWriter {
   void text(std::string_view value);
   // Appends raw bytes as a bytea hex literal (\\x0a0b...).
   void bytes(std::string_view value);
+  // Appends raw bytes as plain hex digits, the text form PostGIS reads as EWKB.
+  void hex(std::string_view value);
   // Appends SQL NULL (\N).
   void null();
   // Ends the current row.

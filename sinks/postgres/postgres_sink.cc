@@ -492,7 +492,9 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
       }
       FieldType type = source ? source->type : c.source.type;
       if (binary_type(type) && c.target->bytea) {
-        writer.bytes(value->text);
+        writer.bytes(value->text);  // geometry: EWKB when it has an SRID, ready for ST_GeomFromEWKB
+      } else if (type == FieldType::kGeometry && c.target->geometry) {
+        writer.hex(value->text);  // PostGIS reads hex EWKB, SRID included
       } else if (type == FieldType::kArray && c.target->array) {
         // Malformed arrays go through as they are; PostgreSQL refuses the row.
         std::optional<std::string> literal = pg_array_literal_from_json(value->text);

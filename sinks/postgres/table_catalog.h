@@ -22,6 +22,9 @@ struct TableColumn {
   std::string type;    // format_type() text: "bigint", "numeric(12,2)", "text[]"
   bool array = false;  // an array type (typcategory 'A')
   bool bytea = false;
+  // PostGIS geometry or geography (known by the type's name, so PostGIS need
+  // not be installed where sluice is built or tested): takes hex EWKB text.
+  bool geometry = false;
   int32_t numeric_scale = -1;  // s of numeric(p,s); -1 for other types and unconstrained numeric
 };
 

@@ -283,6 +283,13 @@ Status convert_value(const JsonTree& tree, uint32_t index, const ConnectSchema& 
         if (auto st = read_int(tree.node(srid), image, column, INT32_MIN, INT32_MAX, v); !st) return st;
         d.srid = static_cast<int32_t>(v);
       }
+      // The SRID goes into the bytes (EWKB), so every consumer of the value,
+      // and a bytea or PostGIS column, keeps it. 0 is PostGIS's "unknown".
+      if (d.srid != 0 && !add_srid_to_wkb(out, d.srid)) {
+        return field_error("invalid_geometry", image, column,
+                           "'wkb' is not WKB (no byte order mark and type), so SRID " + std::to_string(d.srid) +
+                               " cannot be kept");
+      }
       return {};
     }
     case ValueKind::kArray:

@@ -295,6 +295,24 @@ void format_micro_duration(int64_t micros, std::string& out) {
   }
 }
 
+bool add_srid_to_wkb(std::string& wkb, int32_t srid) {
+  constexpr uint32_t kSridFlag = 0x20000000;
+  if (wkb.size() < 5 || (wkb[0] != 0 && wkb[0] != 1)) return false;
+  const bool little = wkb[0] == 1;
+  auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(wkb[i])); };
+  uint32_t type = little ? byte(1) | byte(2) << 8 | byte(3) << 16 | byte(4) << 24
+                         : byte(1) << 24 | byte(2) << 16 | byte(3) << 8 | byte(4);
+  if ((type & kSridFlag) != 0) return true;
+  auto put = [&](char* at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) at[i] = static_cast<char>(little ? v >> (8 * i) : v >> (8 * (3 - i)));
+  };
+  char header[8];
+  put(header, type | kSridFlag);
+  put(header + 4, static_cast<uint32_t>(srid));
+  wkb.replace(1, 4, header, sizeof header);
+  return true;
+}
+
 bool parse_int64(std::string_view text, int64_t& value) {
   // Up to 18 digits cannot overflow: accumulate directly (from_chars is not inlined).
   size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;

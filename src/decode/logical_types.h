@@ -50,6 +50,13 @@ void format_timestamp(int64_t value, int64_t units_per_second, std::string& out)
 // Microseconds (Debezium MicroDuration) -> ISO 8601 duration "P1DT2H3M4.5S".
 void format_micro_duration(int64_t micros, std::string& out);
 
+// Makes WKB carry `srid`: PostGIS's EWKB sets 0x20000000 in the geometry type
+// word and puts the SRID, in the WKB's own byte order, right after it. WKB that
+// already carries an SRID (Debezium's PostgreSQL connector sends EWKB) is left
+// as it is. False, changing nothing, when `wkb` is shorter than a byte-order
+// mark and a type word or the mark is neither 0 nor 1.
+bool add_srid_to_wkb(std::string& wkb, int32_t srid);
+
 // Parses a JSON integer text. False when it is not an integer or out of int64.
 bool parse_int64(std::string_view text, int64_t& value);
 

@@ -97,6 +97,43 @@ TEST(LogicalTypes, DecimalScaleBounds) {
   EXPECT_EQ(out, "1200");
 }
 
+std::string hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    out += kHex[static_cast<unsigned char>(c) >> 4];
+    out += kHex[static_cast<unsigned char>(c) & 15];
+  }
+  return out;
+}
+
+TEST(LogicalTypes, SridGoesIntoTheWkb) {
+  // POINT(1 2), little and big endian.
+  std::string le("\x01\x01\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\xf0\x3f" "\x00\x00\x00\x00\x00\x00\x00\x40", 21);
+  std::string be("\x00\x00\x00\x00\x01" "\x3f\xf0\x00\x00\x00\x00\x00\x00" "\x40\x00\x00\x00\x00\x00\x00\x00", 21);
+  std::string wkb = le;
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 4326));
+  EXPECT_EQ(hex(wkb), "0101000020e6100000000000000000f03f0000000000000040");
+  // Already EWKB: unchanged.
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 4326));
+  EXPECT_EQ(hex(wkb), "0101000020e6100000000000000000f03f0000000000000040");
+  wkb = be;
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 3857));
+  EXPECT_EQ(hex(wkb), "002000000100000f113ff00000000000004000000000000000");
+  // Z flag of EWKB (0x80000000) and ISO type codes (1001) keep their bits.
+  wkb = std::string("\x01\x01\x00\x00\x80", 5);
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 1));
+  EXPECT_EQ(hex(wkb), "01010000a001000000");
+  wkb = std::string("\x01\xe9\x03\x00\x00", 5);
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 1));
+  EXPECT_EQ(hex(wkb), "01e903002001000000");
+  for (std::string bad : {std::string(), std::string("\x01\x01\x00\x00", 4), std::string("\x02\x01\x00\x00\x00", 5)}) {
+    std::string before = bad;
+    EXPECT_FALSE(add_srid_to_wkb(bad, 4326)) << hex(before);
+    EXPECT_EQ(bad, before);
+  }
+}
+
 TEST(LogicalTypes, Base64) {
   std::string out;
   EXPECT_TRUE(decode_base64("aGVsbG8=", out));
