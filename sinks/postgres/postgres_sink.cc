@@ -71,6 +71,25 @@ bool schemaless_decimal(std::string_view text, int32_t scale, std::string& out) 
   return !text.empty() && decode_base64(text, bytes) && !bytes.empty() && decimal_from_unscaled(bytes, scale, out);
 }
 
+// Types whose text may carry nanoseconds (NanoTime, NanoTimestamp, ZonedTimestamp, ...).
+bool temporal_type(FieldType type) {
+  return type == FieldType::kTime || type == FieldType::kTimeTz || type == FieldType::kTimestamp ||
+         type == FieldType::kTimestampTz || type == FieldType::kInterval;
+}
+
+// PostgreSQL's time, timestamp and interval types (format_type spelling, with or
+// without a precision), which keep at most microseconds and round the rest.
+bool microsecond_column(std::string_view pg_type) {
+  return pg_type.starts_with("time") || pg_type.starts_with("interval");
+}
+
+// A reason that is a SQLSTATE came from PostgreSQL; sluice's own row checks
+// (precision_loss) carry a word.
+bool is_sqlstate(std::string_view reason) {
+  return reason.size() == 5 &&
+         std::all_of(reason.begin(), reason.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); });
+}
+
 bool binary_type(FieldType type) {
   return type == FieldType::kBytes || type == FieldType::kBits || type == FieldType::kGeometry;
 }
@@ -237,10 +256,13 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
     std::string verb = is_delete(event) ? "delete from " : "write into ";
     // Connection::check writes "<reason>: <PostgreSQL message> (in: <statement>)";
     // the reject keeps PostgreSQL's message only (the statement is internal).
-    std::string reason = sqlstate_reason(error.reason);
+    std::string reason = error.reason;
     std::string detail = error.message;
-    if (detail.rfind(reason + ": ", 0) == 0) detail.erase(0, reason.size() + 2);
-    if (size_t in = detail.rfind(" (in: "); in != std::string::npos) detail.erase(in);
+    if (is_sqlstate(error.reason)) {
+      reason = sqlstate_reason(error.reason);
+      if (detail.rfind(reason + ": ", 0) == 0) detail.erase(0, reason.size() + 2);
+      if (size_t in = detail.rfind(" (in: "); in != std::string::npos) detail.erase(in);
+    }
     stats_.rejects.push_back(SinkReject{
         entries[0], Reject{Stage::kSink, reason, table, "",
                            verb + table + " failed (" + reason + ") at " + origin_text(event) + ": " + detail}});
@@ -491,6 +513,18 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
         continue;
       }
       FieldType type = source ? source->type : c.source.type;
+      if (temporal_type(type) && microsecond_column(c.target->type) && has_sub_microsecond_digits(value->text)) {
+        if (config_.nanos_handling == NanosHandling::kTruncate) {
+          writer.text(truncated_to_microseconds(value->text));
+          continue;
+        }
+        // A record error: apply_isolating narrows it down to this event, which
+        // goes to the dead-letter topic while the rest of the batch commits.
+        return Error::record("precision_loss",
+                             "field '" + std::string(c.key ? "key." : "after.") + c.name + "' value '" + value->text +
+                                 "' has digits below the microsecond, which " + c.target->type +
+                                 " would round away (time.nanos.handling.mode = reject; truncate keeps six digits)");
+      }
       if (binary_type(type) && c.target->bytea) {
         writer.bytes(value->text);  // geometry: EWKB when it has an SRID, ready for ST_GeomFromEWKB
       } else if (type == FieldType::kGeometry && c.target->geometry) {

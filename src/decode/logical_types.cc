@@ -313,6 +313,42 @@ bool add_srid_to_wkb(std::string& wkb, int32_t srid) {
   return true;
 }
 
+namespace {
+
+// Calls `fraction(begin, end)` for each run of digits after a '.' in `text`.
+template <typename F>
+void for_each_fraction(std::string_view text, F&& fraction) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '.') continue;
+    size_t end = i + 1;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    fraction(i + 1, end);
+    i = end - 1;
+  }
+}
+
+}  // namespace
+
+bool has_sub_microsecond_digits(std::string_view text) {
+  bool found = false;
+  for_each_fraction(text, [&](size_t begin, size_t end) {
+    for (size_t k = begin + 6; k < end; ++k) found = found || text[k] != '0';
+  });
+  return found;
+}
+
+std::string truncated_to_microseconds(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  for_each_fraction(text, [&](size_t begin, size_t end) {
+    if (end - begin <= 6) return;
+    out.append(text.substr(copied, begin + 6 - copied));
+    copied = end;
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
 bool parse_int64(std::string_view text, int64_t& value) {
   // Up to 18 digits cannot overflow: accumulate directly (from_chars is not inlined).
   size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;

@@ -57,6 +57,15 @@ void format_micro_duration(int64_t micros, std::string& out);
 // mark and a type word or the mark is neither 0 nor 1.
 bool add_srid_to_wkb(std::string& wkb, int32_t srid);
 
+// Whether a time, timestamp or interval text ("13:45:00.123456789",
+// "2024-02-29T13:45:00.1234567Z", "PT0.0000001S") has a non-zero digit below
+// the microsecond, which PostgreSQL's types would round away.
+bool has_sub_microsecond_digits(std::string_view text);
+
+// The same text with every fraction cut to six digits (truncated, never
+// rounded); trailing zeros of the fraction are kept as they are.
+std::string truncated_to_microseconds(std::string_view text);
+
 // Parses a JSON integer text. False when it is not an integer or out of int64.
 bool parse_int64(std::string_view text, int64_t& value);
 

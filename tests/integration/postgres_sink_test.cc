@@ -794,4 +794,70 @@ TEST_F(FidelityTest, GeometryKeepsItsSridAsEwkbInByteaAndGeometryColumns) {
             "bytea");
 }
 
+std::string time_fields() {
+  return R"({"type":"int64","optional":true,"name":"io.debezium.time.NanoTimestamp","field":"ts"},)"
+         R"({"type":"int64","optional":true,"name":"io.debezium.time.NanoTime","field":"t"},)"
+         R"({"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","field":"tz"},)"
+         R"({"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","field":"tz_text"})";
+}
+
+std::string times(const std::string& ts, const std::string& t, const std::string& tz) {
+  return R"("ts":)" + ts + R"(,"t":)" + t + R"(,"tz":")" + tz + R"(","tz_text":")" + tz + R"(")";
+}
+
+TEST_F(FidelityTest, NanosecondsPostgresCannotKeepAreRejectedNotRounded) {
+  query(url_, "CREATE TABLE clock (id bigint PRIMARY KEY, ts timestamp, t time, tz timestamptz, tz_text text, "
+              "__sluice_position bytea)");
+  std::vector<BatchEntry> entries;
+  // Whole microseconds in nanosecond units pass.
+  entries.push_back(decoded("clock", 1, time_fields(),
+                            times("1709214300123456000", "49500123456000", "2024-02-29T13:45:00.123456000Z")));
+  // One digit below the microsecond, in each field in turn.
+  entries.push_back(decoded("clock", 2, time_fields(),
+                            times("1709214300123456789", "49500123456000", "2024-02-29T13:45:00.123456Z")));
+  entries.push_back(decoded("clock", 3, time_fields(),
+                            times("1709214300123456000", "49500123456001", "2024-02-29T13:45:00.123456Z")));
+  entries.push_back(decoded("clock", 4, time_fields(),
+                            times("1709214300123456000", "49500123456000", "2024-02-29T13:45:00.1234567Z")));
+  auto sink = open();
+  auto stats = sink->apply(batch(std::move(entries)), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->rejects.size(), 3u);
+  const char* fields[] = {"after.ts", "after.t", "after.tz"};
+  const char* values[] = {"2024-02-29 13:45:00.123456789", "13:45:00.123456001", "2024-02-29T13:45:00.1234567Z"};
+  for (size_t i = 0; i < 3; ++i) {
+    const sluice::Reject& reject = stats->rejects[i].reject;
+    EXPECT_EQ(stats->rejects[i].entry_index, i + 1);
+    EXPECT_EQ(reject.stage, sluice::Stage::kSink);
+    EXPECT_EQ(reject.rule, "precision_loss");
+    EXPECT_EQ(reject.table, "clock");
+    EXPECT_NE(reject.message.find(std::string("field '") + fields[i] + "' value '" + values[i] + "'"),
+              std::string::npos)
+        << reject.message;
+    EXPECT_NE(reject.message.find("below the microsecond"), std::string::npos) << reject.message;
+  }
+  EXPECT_EQ(rows("SET TIME ZONE 'UTC'; SELECT id, ts, t, tz, tz_text FROM clock"),
+            "1,2024-02-29 13:45:00.123456,13:45:00.123456,2024-02-29 13:45:00.123456+00,"
+            "2024-02-29T13:45:00.123456000Z;");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
+}
+
+TEST_F(FidelityTest, NanosecondsAreTruncatedWhenConfiguredSo) {
+  query(url_, "CREATE TABLE clock (id bigint PRIMARY KEY, ts timestamp, t time, tz timestamptz, tz_text text, "
+              "__sluice_position bytea)");
+  SinkConfig config;
+  config.nanos_handling = sluice::NanosHandling::kTruncate;
+  auto sink = open(config);
+  // .9999999 would round up to the next second; truncation keeps the second.
+  auto stats = sink->apply(
+      batch({decoded("clock", 1, time_fields(),
+                     times("1709214300999999999", "49500999999999", "2024-02-29T13:45:00.9999999Z"))}),
+      no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  // A text column keeps the value as it came.
+  EXPECT_EQ(rows("SET TIME ZONE 'UTC'; SELECT ts, t, tz, tz_text FROM clock"),
+            "2024-02-29 13:45:00.999999,13:45:00.999999,2024-02-29 13:45:00.999999+00,2024-02-29T13:45:00.9999999Z;");
+}
+
 }  // namespace

@@ -134,6 +134,23 @@ TEST(LogicalTypes, SridGoesIntoTheWkb) {
   }
 }
 
+TEST(LogicalTypes, SubMicrosecondDigits) {
+  EXPECT_FALSE(has_sub_microsecond_digits("13:45:00.123456"));
+  EXPECT_FALSE(has_sub_microsecond_digits("13:45:00.123456000"));
+  EXPECT_FALSE(has_sub_microsecond_digits("2024-02-29 13:45:00"));
+  EXPECT_FALSE(has_sub_microsecond_digits("infinity"));
+  EXPECT_TRUE(has_sub_microsecond_digits("13:45:00.123456789"));
+  EXPECT_TRUE(has_sub_microsecond_digits("2024-02-29 13:45:00.0000001"));
+  EXPECT_TRUE(has_sub_microsecond_digits("2024-02-29T13:45:00.123456789Z"));
+  EXPECT_TRUE(has_sub_microsecond_digits("13:45:00.123456789+02:00"));
+  EXPECT_TRUE(has_sub_microsecond_digits("0044-03-15 13:45:00.000000001 BC"));
+  EXPECT_TRUE(has_sub_microsecond_digits("PT0.0000001S"));
+  EXPECT_EQ(truncated_to_microseconds("2024-02-29T13:45:00.123456789Z"), "2024-02-29T13:45:00.123456Z");
+  EXPECT_EQ(truncated_to_microseconds("13:45:00.1234567"), "13:45:00.123456");
+  EXPECT_EQ(truncated_to_microseconds("0044-03-15 13:45:00.000000001 BC"), "0044-03-15 13:45:00.000000 BC");
+  EXPECT_EQ(truncated_to_microseconds("13:45:00.12"), "13:45:00.12");
+}
+
 TEST(LogicalTypes, Base64) {
   std::string out;
   EXPECT_TRUE(decode_base64("aGVsbG8=", out));
