@@ -534,8 +534,8 @@ Status PostgresSink::Apply::apply_table(const TableName& table, const std::vecto
         std::optional<std::string> literal = pg_array_literal_from_json(value->text);
         writer.text(literal ? *literal : value->text);
       } else if (std::string decimal; type == FieldType::kString && source != nullptr && source->inferred &&
-                                      c.target->numeric_scale >= 0 &&
-                                      schemaless_decimal(value->text, c.target->numeric_scale, decimal)) {
+                                      c.target->numeric_scale &&
+                                      schemaless_decimal(value->text, *c.target->numeric_scale, decimal)) {
         writer.text(decimal);
       } else {
         writer.text(value->text);

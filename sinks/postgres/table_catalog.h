@@ -25,7 +25,9 @@ struct TableColumn {
   // PostGIS geometry or geography (known by the type's name, so PostGIS need
   // not be installed where sluice is built or tested): takes hex EWKB text.
   bool geometry = false;
-  int32_t numeric_scale = -1;  // s of numeric(p,s); -1 for other types and unconstrained numeric
+  // s of numeric(p,s), negative too (numeric(5,-2) holds multiples of 100);
+  // empty for other types and unconstrained numeric.
+  std::optional<int32_t> numeric_scale;
 };
 
 struct TableSchema {

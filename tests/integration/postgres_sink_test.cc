@@ -860,4 +860,46 @@ TEST_F(FidelityTest, NanosecondsAreTruncatedWhenConfiguredSo) {
             "2024-02-29 13:45:00.999999,13:45:00.999999,2024-02-29 13:45:00.999999+00,2024-02-29T13:45:00.9999999Z;");
 }
 
+TEST_F(FidelityTest, NegativeDecimalScalesAreExact) {
+  // numeric(5,-2) (PostgreSQL 15) holds multiples of 100 up to 9999900.
+  query(url_, "CREATE TABLE amounts (id bigint PRIMARY KEY, hundreds numeric(5,-2), plain numeric, "
+              "__sluice_position bytea)");
+  std::string fields =
+      R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"-2",)"
+      R"("connect.decimal.precision":"5"},"field":"hundreds"},)"
+      R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"-2"},)"
+      R"("field":"plain"},)"
+      R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"-3"},)"
+      R"("field":"created"})";
+  // "DA==" is 12, "/w==" is -1, "AYaf" is 99999.
+  auto sink = open();
+  auto stats = sink->apply(batch({decoded("amounts", 1, fields, R"("hundreds":"DA==","plain":"DA==","created":"DA==")"),
+                                  decoded("amounts", 2, fields, R"("hundreds":"/w==","plain":"/w==","created":"/w==")"),
+                                  decoded("amounts", 3, fields, R"("hundreds":"AYaf","plain":"AYaf","created":"AYaf")")}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT id, hundreds, plain, created FROM amounts ORDER BY id"),
+            "1,1200,1200,12000;2,-100,-100,-1000;3,9999900,9999900,99999000;");
+}
+
+TEST_F(FidelityTest, SchemalessBase64DecimalsTakeANegativeScaleOfTheTargetColumn) {
+  query(url_, "CREATE TABLE amounts (id bigint PRIMARY KEY, hundreds numeric(5,-2), tenths numeric(4,-1), "
+              "__sluice_position bytea)");
+  Column hundreds = col("hundreds", FieldType::kString);
+  hundreds.inferred = true;
+  Column tenths = col("tenths", FieldType::kString);
+  tenths.inferred = true;
+  auto value = schema({col("id", FieldType::kInt64, false), hundreds, tenths});
+  SinkConfig config;
+  config.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto sink = open(config);
+  BatchEntry e = event(Op::kCreate, 1, "n", "1", "amounts");
+  e.event.after = row(value, {"1", "DA==", "DA=="});  // unscaled 12
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT hundreds, tenths FROM amounts"), "1200,120;");
+}
+
 }  // namespace

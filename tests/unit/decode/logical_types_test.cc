@@ -97,6 +97,32 @@ TEST(LogicalTypes, DecimalScaleBounds) {
   EXPECT_EQ(out, "1200");
 }
 
+// Up to 8 bytes take a 64-bit path, longer values the big-number one: both agree.
+TEST(LogicalTypes, DecimalsAtThe64BitBoundary) {
+  EXPECT_EQ(decimal(std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8), 2), "-0.01");
+  EXPECT_EQ(decimal(std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9), 2), "-0.01");
+  EXPECT_EQ(decimal(std::string("\x00\x7f\xff\xff\xff\xff\xff\xff\xff", 9), 3), "9223372036854775.807");
+  EXPECT_EQ(decimal(std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8), 3), "9223372036854775.807");
+  EXPECT_EQ(decimal(std::string("\x00", 1), -2), "0");
+  EXPECT_EQ(decimal(std::string("\x0c", 1), -2), "1200");
+  EXPECT_EQ(decimal(std::string("\xf4", 1), -2), "-1200");
+}
+
+TEST(LogicalTypes, Integers) {
+  int64_t v = 0;
+  EXPECT_TRUE(parse_int64("999999999999999999", v));
+  EXPECT_EQ(v, 999999999999999999);
+  EXPECT_TRUE(parse_int64("-9223372036854775808", v));
+  EXPECT_EQ(v, std::numeric_limits<int64_t>::min());
+  EXPECT_FALSE(parse_int64("9223372036854775808", v));
+  EXPECT_FALSE(parse_int64("-", v));
+  EXPECT_FALSE(parse_int64("", v));
+  EXPECT_FALSE(parse_int64("+1", v));
+  EXPECT_FALSE(parse_int64("1.0", v));
+  EXPECT_TRUE(parse_int64("-0", v));
+  EXPECT_EQ(v, 0);
+}
+
 std::string hex(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
