@@ -507,8 +507,13 @@ FieldType infer_type(const JsonNode& n) {
     case JsonKind::kFalse:
     case JsonKind::kTrue: return FieldType::kBoolean;
     case JsonKind::kNumber: {
-      if (n.text.find_first_of("eE") != std::string_view::npos) return FieldType::kFloat64;
-      if (n.text.find('.') != std::string_view::npos) return FieldType::kVariableDecimal;
+      // One pass over the text (the parser checked its grammar).
+      bool fraction = false;
+      for (char c : n.text) {
+        if (c == 'e' || c == 'E') return FieldType::kFloat64;
+        fraction = fraction || c == '.';
+      }
+      if (fraction) return FieldType::kVariableDecimal;
       int64_t v = 0;
       return parse_int64(n.text, v) ? FieldType::kInt64 : FieldType::kVariableDecimal;
     }
