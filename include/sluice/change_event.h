@@ -54,7 +54,7 @@ enum class FieldType : uint8_t {
   kEnumSet,          // comma-separated labels
   kBits,             // raw bytes, as Debezium's Bits (little-endian bit order in bytes)
   kYear,             // decimal integer text
-  kGeometry,         // WKB bytes; the column's srid travels in Column::srid of the value
+  kGeometry,         // WKB bytes; EWKB (SRID flag 0x20000000 and the SRID) when the value has an SRID
   kArray,            // JSON array text; element type in Column::element_type
   kMap,              // JSON object text
   kStruct,           // JSON object text
@@ -94,6 +94,7 @@ struct Datum {
   std::string text;  // meaningful only when !null; see FieldType for the form
   // kGeometry only: the value's spatial reference id (Debezium's "srid"); 0 when absent.
   // It belongs to the value, not the column, since rows of one column may differ.
+  // A non-zero SRID is inside `text` too (EWKB), which is what the sink writes.
   int32_t srid = 0;
 
   static Datum of(std::string value) { return Datum{false, std::move(value)}; }

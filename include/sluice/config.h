@@ -17,6 +17,7 @@ namespace sluice {
 
 enum class InsertMode { kInsert, kUpsert, kUpdate };
 enum class DeleteMode { kHard, kSoft };
+enum class NanosHandling { kReject, kTruncate };
 enum class PrimaryKeyMode { kRecordKey, kRecordValue, kKafka, kNone };
 enum class SchemaEvolution { kNone, kBasic };
 enum class ErrorsTolerance { kAll, kNone };
@@ -59,6 +60,13 @@ struct SinkConfig {
   bool stale_guard = true;
   std::string stale_guard_column = "__sluice_position";
   std::string stale_guard_table = "sluice_deletes";
+  // `time.nanos.handling.mode`: what happens to a time, timestamp or interval
+  // value with a non-zero digit below the microsecond (NanoTime,
+  // NanoTimestamp, ZonedTimestamp with 7-9 fraction digits) bound for a
+  // PostgreSQL column of such a type, which keeps microseconds. kReject sends
+  // the event to the dead-letter topic (stage sink, reason precision_loss);
+  // kTruncate cuts the fraction to six digits, knowingly.
+  NanosHandling nanos_handling = NanosHandling::kReject;
 };
 
 struct DecoderConfig {

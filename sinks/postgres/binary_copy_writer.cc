@@ -89,12 +89,16 @@ std::optional<int64_t> parse_time(std::string_view text, size_t& at) {
     int64_t fraction = 0;
     size_t count = 0;
     while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
-      // More than microseconds would be rounded by the server: leave it to it.
-      if (++count > 6) return std::nullopt;
+      // Digits below the microsecond: zeros change nothing; others the
+      // server would round, so they are left to it.
+      if (++count > 6) {
+        if (text[at++] != '0') return std::nullopt;
+        continue;
+      }
       fraction = fraction * 10 + (text[at++] - '0');
     }
     if (count == 0) return std::nullopt;
-    for (; count < 6; ++count) fraction *= 10;
+    for (; count < 6; ++count) fraction *= 10;  // count > 6 leaves it as it is
     micros += fraction;
   }
   return micros;
@@ -347,6 +351,18 @@ void BinaryCopyWriter::bytes(std::string_view value) {
     data_.append(value);
   }
   ++column_;
+}
+
+void BinaryCopyWriter::hex(std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digits;
+  digits.reserve(2 * value.size());
+  for (char c : value) {
+    auto byte = static_cast<unsigned char>(c);
+    digits += kHex[byte >> 4];
+    digits += kHex[byte & 0xf];
+  }
+  text(digits);
 }
 
 void BinaryCopyWriter::null() {

@@ -53,6 +53,8 @@ class BinaryCopyWriter final : public CopyValueWriter {
   void text(std::string_view value) override;
   // Raw bytes; only for bytea columns.
   void bytes(std::string_view value) override;
+  // Hex digits as a text value.
+  void hex(std::string_view value) override;
   void null() override;
   // Ends the row. False when a value of it could not be encoded: the row is
   // taken back out, and the caller must write it another way.

@@ -30,8 +30,22 @@ void CopyWriter::text(std::string_view value) {
   data_.append(value.data() + run, value.size() - run);
 }
 
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Writes the hex digits of `value` at `out`, which has room for them.
+void write_hex(std::string_view value, char* out) {
+  for (char c : value) {
+    auto byte = static_cast<unsigned char>(c);
+    *out++ = kHex[byte >> 4];
+    *out++ = kHex[byte & 0xf];
+  }
+}
+
+}  // namespace
+
 void CopyWriter::bytes(std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
   separator();
   size_t at = data_.size();
   data_.resize(at + 3 + 2 * value.size());
@@ -39,11 +53,14 @@ void CopyWriter::bytes(std::string_view value) {
   *out++ = '\\';
   *out++ = '\\';
   *out++ = 'x';
-  for (char c : value) {
-    auto byte = static_cast<unsigned char>(c);
-    *out++ = kHex[byte >> 4];
-    *out++ = kHex[byte & 0xf];
-  }
+  write_hex(value, out);
+}
+
+void CopyWriter::hex(std::string_view value) {
+  separator();
+  size_t at = data_.size();
+  data_.resize(at + 2 * value.size());
+  write_hex(value, data_.data() + at);
 }
 
 void CopyWriter::null() {

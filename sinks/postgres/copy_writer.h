@@ -17,6 +17,8 @@ class CopyValueWriter {
   virtual void text(std::string_view value) = 0;
   // Raw bytes (for bytea).
   virtual void bytes(std::string_view value) = 0;
+  // Raw bytes as plain hex digits, the text form PostGIS reads as EWKB.
+  virtual void hex(std::string_view value) = 0;
   virtual void null() = 0;
 
  protected:
@@ -29,6 +31,7 @@ class CopyWriter final : public CopyValueWriter {
   void text(std::string_view value) override;
   // Appends raw bytes as a bytea hex literal (\\x0a0b...).
   void bytes(std::string_view value) override;
+  void hex(std::string_view value) override;
   // Appends SQL NULL (\N).
   void null() override;
   // Ends the current row.

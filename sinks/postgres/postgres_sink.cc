@@ -42,6 +42,25 @@ bool schemaless_decimal(std::string_view text, int32_t scale, std::string& out) 
   return !text.empty() && decode_base64(text, bytes) && !bytes.empty() && decimal_from_unscaled(bytes, scale, out);
 }
 
+// Types whose text may carry nanoseconds (NanoTime, NanoTimestamp, ZonedTimestamp, ...).
+bool temporal_type(FieldType type) {
+  return type == FieldType::kTime || type == FieldType::kTimeTz || type == FieldType::kTimestamp ||
+         type == FieldType::kTimestampTz || type == FieldType::kInterval;
+}
+
+// PostgreSQL's time, timestamp and interval types (format_type spelling, with or
+// without a precision), which keep at most microseconds and round the rest.
+bool microsecond_column(std::string_view pg_type) {
+  return pg_type.starts_with("time") || pg_type.starts_with("interval");
+}
+
+// A reason that is a SQLSTATE came from PostgreSQL; sluice's own row checks
+// (precision_loss) carry a word.
+bool is_sqlstate(std::string_view reason) {
+  return reason.size() == 5 &&
+         std::all_of(reason.begin(), reason.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); });
+}
+
 bool binary_type(FieldType type) {
   return type == FieldType::kBytes || type == FieldType::kBits || type == FieldType::kGeometry;
 }
@@ -111,9 +130,10 @@ class PostgresSink::Apply {
   Status resolve(const TableName& table, const TablePlan& plan, const TableSchema& schema, TableWrite& write);
   // Creates the staging table and COPYs the planned rows into it.
   Status stage(const TablePlan& plan, TableWrite& write);
-  // Writes one planned row's staging columns.
-  void write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write, const PlannedRow& row) const;
-  void write_value(CopyValueWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
+  // Writes one planned row's staging columns; a record error from write_value.
+  Status write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write, const PlannedRow& row) const;
+  // A record error for a value PostgreSQL would round (time.nanos.handling.mode = reject).
+  Status write_value(CopyValueWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
   // The binary COPY types of the staging columns, or nullopt when one has none.
   std::optional<std::vector<BinaryType>> binary_columns(const TablePlan& plan, const TableWrite& write) const;
   // The stale-event guard, before the writes: drops staged rows older than
@@ -228,10 +248,13 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
     std::string verb = is_delete(event) ? "delete from " : "write into ";
     // Connection::check writes "<reason>: <PostgreSQL message> (in: <statement>)";
     // the reject keeps PostgreSQL's message only (the statement is internal).
-    std::string reason = sqlstate_reason(error.reason);
+    std::string reason = error.reason;
     std::string detail = error.message;
-    if (detail.rfind(reason + ": ", 0) == 0) detail.erase(0, reason.size() + 2);
-    if (size_t in = detail.rfind(" (in: "); in != std::string::npos) detail.erase(in);
+    if (is_sqlstate(error.reason)) {
+      reason = sqlstate_reason(error.reason);
+      if (detail.rfind(reason + ": ", 0) == 0) detail.erase(0, reason.size() + 2);
+      if (size_t in = detail.rfind(" (in: "); in != std::string::npos) detail.erase(in);
+    }
     stats_.rejects.push_back(SinkReject{
         entries[0], Reject{Stage::kSink, reason, table, "",
                            verb + table + " failed (" + reason + ") at " + origin_text(event) + ": " + detail}});
@@ -320,7 +343,7 @@ Status PostgresSink::Apply::resolve(const TableName& table, const TablePlan& pla
   return {};
 }
 
-void PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn& c, const ChangeEvent& event) const {
+Status PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn& c, const ChangeEvent& event) const {
   const Datum* value = nullptr;
   const Column* source = nullptr;
   if (c.key) {
@@ -331,22 +354,37 @@ void PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn
   }
   if (value == nullptr || value->null) {
     writer.null();
-    return;
+    return {};
   }
   FieldType type = source ? source->type : c.source.type;
+  if (temporal_type(type) && microsecond_column(c.target->type) && has_sub_microsecond_digits(value->text)) {
+    if (config_.nanos_handling == NanosHandling::kTruncate) {
+      writer.text(truncated_to_microseconds(value->text));
+      return {};
+    }
+    // A record error: apply_isolating narrows it down to this event, which
+    // goes to the dead-letter topic while the rest of the batch commits.
+    return Error::record("precision_loss",
+                         "field '" + std::string(c.key ? "key." : "after.") + c.name + "' value '" + value->text +
+                             "' has digits below the microsecond, which " + c.target->type +
+                             " would round away (time.nanos.handling.mode = reject; truncate keeps six digits)");
+  }
   if (binary_type(type) && c.target->bytea) {
-    writer.bytes(value->text);
+    writer.bytes(value->text);  // geometry: EWKB when it has an SRID, ready for ST_GeomFromEWKB
+  } else if (type == FieldType::kGeometry && c.target->geometry) {
+    writer.hex(value->text);  // PostGIS reads hex EWKB, SRID included
   } else if (type == FieldType::kArray && c.target->array) {
     // Malformed arrays go through as they are; PostgreSQL refuses the row.
     std::optional<std::string> literal = pg_array_literal_from_json(value->text);
     writer.text(literal ? *literal : value->text);
   } else if (std::string decimal; type == FieldType::kString && source != nullptr && source->inferred &&
-                                  c.target->numeric_scale >= 0 &&
-                                  schemaless_decimal(value->text, c.target->numeric_scale, decimal)) {
+                                  c.target->numeric_scale &&
+                                  schemaless_decimal(value->text, *c.target->numeric_scale, decimal)) {
     writer.text(decimal);
   } else {
     writer.text(value->text);
   }
+  return {};
 }
 
 Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
@@ -387,10 +425,16 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   if (auto types = binary_columns(plan, write)) binary.emplace(std::move(*types));
   if (Status s = connection().copy_begin(binary ? copy + " (FORMAT binary)" : copy); !s) return s;
   CopyWriter text;
+  // A value sluice refuses ends the COPY (its rows roll back with the
+  // savepoint) and fails the attempt with a record error.
+  auto refuse = [&](Status refused) {
+    (void)connection().copy_end();
+    return refused;
+  };
   for (const PlannedRow& row : plan.rows) {
     ++(is_delete(batch_.entries[row.entry].event) ? write.deletes : write.upserts);
     if (binary) {
-      write_row(*binary, plan, write, row);
+      if (Status s = write_row(*binary, plan, write, row); !s) return refuse(std::move(s));
       if (binary->end_row()) {
         if (binary->data().size() >= kChunkBytes) {
           connection().copy_data(binary->data());
@@ -404,7 +448,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
       if (Status s = connection().copy_end(); !s) return s;
       if (Status s = connection().copy_begin(copy); !s) return s;
     }
-    write_row(text, plan, write, row);
+    if (Status s = write_row(text, plan, write, row); !s) return refuse(std::move(s));
     text.end_row();
     if (text.data().size() >= kChunkBytes) {
       connection().copy_data(text.data());
@@ -432,8 +476,8 @@ std::optional<std::vector<BinaryType>> PostgresSink::Apply::binary_columns(const
   return types;
 }
 
-void PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write,
-                                    const PlannedRow& row) const {
+Status PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write,
+                                      const PlannedRow& row) const {
   const ChangeEvent& event = batch_.entries[row.entry].event;
   writer.text(is_delete(event) ? "d" : "u");
   if (plan.guarded) writer.bytes(row.key);
@@ -452,9 +496,12 @@ void PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& pl
           writer.null();
         }
         break;
-      case WriteColumn::Kind::kValue: write_value(writer, c, event); break;
+      case WriteColumn::Kind::kValue:
+        if (Status s = write_value(writer, c, event); !s) return s;
+        break;
     }
   }
+  return {};
 }
 
 std::string PostgresSink::Apply::TableWrite::key_match() const {

@@ -131,7 +131,7 @@ Result<std::optional<TableSchema>> TableCatalog::load(const TableName& table) {
   auto columns = connection_->exec_params(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory = 'A', a.atttypid = 'bytea'::regtype, "
       "coalesce((SELECT a.attnum = ANY (i.indkey) FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), "
-      "false) "
+      "false), t.typname IN ('geometry', 'geography') "
       "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
       {regclass.c_str()});
@@ -148,6 +148,7 @@ Result<std::optional<TableSchema>> TableCatalog::load(const TableName& table) {
                        std::string_view(PQgetvalue(rows, r, 2)) == "t",
                        std::string_view(PQgetvalue(rows, r, 3)) == "t"};
     if (int precision = 0, scale = 0; numeric_precision(column.type, precision, scale)) column.numeric_scale = scale;
+    column.geometry = std::string_view(PQgetvalue(rows, r, 5)) == "t";
     if (std::string_view(PQgetvalue(rows, r, 4)) == "t") schema.primary_key.push_back(column.name);
     schema.columns.push_back(std::move(column));
   }

@@ -22,7 +22,12 @@ struct TableColumn {
   std::string type;    // format_type() text: "bigint", "numeric(12,2)", "text[]"
   bool array = false;  // an array type (typcategory 'A')
   bool bytea = false;
-  int32_t numeric_scale = -1;  // s of numeric(p,s); -1 for other types and unconstrained numeric
+  // PostGIS geometry or geography (known by the type's name, so PostGIS need
+  // not be installed where sluice is built or tested): takes hex EWKB text.
+  bool geometry = false;
+  // s of numeric(p,s), negative too (numeric(5,-2) holds multiples of 100);
+  // empty for other types and unconstrained numeric.
+  std::optional<int32_t> numeric_scale;
 };
 
 struct TableSchema {

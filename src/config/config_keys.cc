@@ -196,6 +196,13 @@ std::vector<KeySpec> build_specs() {
                [](C& c, const std::string& v) -> R {
                  return parse_identifier(v, c.sink.stale_guard_table);
                }});
+  s.push_back({"time.nanos.handling.mode", "reject", false,
+               "reject (dead-letter) or truncate time values with digits below the microsecond, which "
+               "PostgreSQL cannot keep",
+               [](C& c, const std::string& v) -> R {
+                 return parse_enum(v, c.sink.nanos_handling,
+                                   {{"reject", NanosHandling::kReject}, {"truncate", NanosHandling::kTruncate}});
+               }});
   s.push_back({"replay.parking.topic", "", false,
                "where sluice replay sends records that fail again (default <dead-letter topic>.parking)",
                [](C& c, const std::string& v) -> R {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -64,6 +65,13 @@ std::string_view kind_name(JsonKind kind) {
 Error wrong_type(std::string_view image, std::string_view column, std::string_view expected, const JsonNode& n) {
   return field_error("wrong_type", image, column,
                      "expected " + std::string(expected) + ", got " + std::string(kind_name(n.kind)));
+}
+
+// `text == word` for a literal word, as a fixed-length compare the compiler
+// inlines (std::string_view's operator== calls memcmp for every test).
+template <size_t N>
+bool is(std::string_view text, const char (&word)[N]) {
+  return text.size() == N - 1 && std::memcmp(text.data(), word, N - 1) == 0;
 }
 
 bool looks_fractional(std::string_view number) {
@@ -275,6 +283,13 @@ Status convert_value(const JsonTree& tree, uint32_t index, const ConnectSchema& 
         if (auto st = read_int(tree.node(srid), image, column, INT32_MIN, INT32_MAX, v); !st) return st;
         d.srid = static_cast<int32_t>(v);
       }
+      // The SRID goes into the bytes (EWKB), so every consumer of the value,
+      // and a bytea or PostGIS column, keeps it. 0 is PostGIS's "unknown".
+      if (d.srid != 0 && !add_srid_to_wkb(out, d.srid)) {
+        return field_error("invalid_geometry", image, column,
+                           "'wkb' is not WKB (no byte order mark and type), so SRID " + std::to_string(d.srid) +
+                               " cannot be kept");
+      }
       return {};
     }
     case ValueKind::kArray:
@@ -320,18 +335,18 @@ class SourceFields {
   // Applies one field of the source block; unknown names are ignored.
   Status apply(std::string_view name, const JsonNode& n) {
     if (n.kind == JsonKind::kNull) return {};
-    if (name == "connector" || name == "db" || name == "schema" || name == "table") {
+    if (is(name, "connector") || is(name, "db") || is(name, "schema") || is(name, "table")) {
       if (n.kind != JsonKind::kString) return wrong_type(image_, name, "a string", n);
-      std::string& target = name == "connector" ? info_.connector
-                            : name == "db"      ? info_.db
-                            : name == "schema"  ? info_.schema
+      std::string& target = is(name, "connector") ? info_.connector
+                            : is(name, "db")      ? info_.db
+                            : is(name, "schema")  ? info_.schema
                                                 : info_.table;
       target.assign(n.text);
-    } else if (name == "ts_ms") {
+    } else if (is(name, "ts_ms")) {
       if (auto st = read_int(n, image_, name, kInt64Min, kInt64Max, ts_ms_, true); !st) return st;
       has_ts_ = true;
       info_.ts_ms = ts_ms_;
-    } else if (name == "snapshot") {
+    } else if (is(name, "snapshot")) {
       if (n.kind == JsonKind::kTrue || n.kind == JsonKind::kFalse) {
         info_.snapshot = n.kind == JsonKind::kTrue;
       } else if (n.kind == JsonKind::kString) {
@@ -339,20 +354,20 @@ class SourceFields {
       } else {
         return wrong_type(image_, name, "a string or boolean", n);
       }
-    } else if (name == "lsn") {
+    } else if (is(name, "lsn")) {
       if (auto st = read_int(n, image_, name, 0, kInt64Max, lsn_, true); !st) return st;
       has_lsn_ = true;
-    } else if (name == "file") {
+    } else if (is(name, "file")) {
       if (n.kind != JsonKind::kString) return wrong_type(image_, name, "a string", n);
       file_ = n.text;
-    } else if (name == "pos") {
+    } else if (is(name, "pos")) {
       if (auto st = read_int(n, image_, name, 0, kInt64Max, pos_, true); !st) return st;
       has_pos_ = true;
-    } else if (name == "row") {
+    } else if (is(name, "row")) {
       if (auto st = read_int(n, image_, name, 0, kInt64Max, row_, true); !st) return st;
-    } else if (name == "commit_lsn" || name == "change_lsn") {
+    } else if (is(name, "commit_lsn") || is(name, "change_lsn")) {
       if (n.kind != JsonKind::kString) return wrong_type(image_, name, "a string", n);
-      (name == "commit_lsn" ? commit_lsn_ : change_lsn_) = n.text;
+      (is(name, "commit_lsn") ? commit_lsn_ : change_lsn_) = n.text;
     }
     return {};
   }
@@ -421,14 +436,14 @@ struct FlattenedMetadata {
 
   Status apply(std::string_view key, const JsonNode& n) {
     std::string_view name = key.substr(prefix.size());
-    if (name == "op") {
+    if (is(name, "op")) {
       if (n.kind == JsonKind::kNull) return {};
       auto parsed = parse_op(n, key);
       if (!parsed) return parsed.take_error();
       op = *parsed;
-    } else if (name == "deleted") {
+    } else if (is(name, "deleted")) {
       deleted = n.kind == JsonKind::kTrue || (n.kind == JsonKind::kString && n.text == "true");
-    } else if (name == "ts_ms") {
+    } else if (is(name, "ts_ms")) {
       if (n.kind == JsonKind::kNull) return {};
       if (auto st = read_int(n, "", key, kInt64Min, kInt64Max, ts_ms, true); !st) return st;
       has_ts = true;
@@ -492,8 +507,13 @@ FieldType infer_type(const JsonNode& n) {
     case JsonKind::kFalse:
     case JsonKind::kTrue: return FieldType::kBoolean;
     case JsonKind::kNumber: {
-      if (n.text.find_first_of("eE") != std::string_view::npos) return FieldType::kFloat64;
-      if (n.text.find('.') != std::string_view::npos) return FieldType::kVariableDecimal;
+      // One pass over the text (the parser checked its grammar).
+      bool fraction = false;
+      for (char c : n.text) {
+        if (c == 'e' || c == 'E') return FieldType::kFloat64;
+        fraction = fraction || c == '.';
+      }
+      if (fraction) return FieldType::kVariableDecimal;
       int64_t v = 0;
       return parse_int64(n.text, v) ? FieldType::kInt64 : FieldType::kVariableDecimal;
     }
@@ -726,13 +746,13 @@ Status DebeziumDecoder::decode_value(const Document& doc, const std::vector<Reco
     for (const RecordHeader& header : headers) {
       if (!header.value || !header.key.starts_with(meta.prefix)) continue;
       std::string_view name = header.key.substr(meta.prefix.size());
-      bool wanted = (name == "op" && !meta.op) || (name == "deleted" && !meta.deleted);
+      bool wanted = (is(name, "op") && !meta.op) || (is(name, "deleted") && !meta.deleted);
       if (!wanted) continue;
       // Header values are JSON (JsonConverter) or plain text (StringConverter).
       std::string_view text = *header.value;
       if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
       JsonNode node{JsonKind::kString, 0, text};
-      if (name == "deleted" && text == "true") node.kind = JsonKind::kTrue;
+      if (is(name, "deleted") && text == "true") node.kind = JsonKind::kTrue;
       if (auto st = meta.apply(header.key, node); !st) return st;
     }
     if (meta.has_ts) event.ts_ms = meta.ts_ms;
@@ -754,17 +774,17 @@ Status DebeziumDecoder::decode_value(const Document& doc, const std::vector<Reco
   for (uint32_t k = root + 1; k < payload.end; k = tree.node(k + 1).end) {
     std::string_view key = tree.node(k).text;
     const JsonNode& v = tree.node(k + 1);
-    if (key == "op") {
+    if (is(key, "op")) {
       op = k + 1;
-    } else if (key == "before") {
+    } else if (is(key, "before")) {
       before = k + 1;
-    } else if (key == "after") {
+    } else if (is(key, "after")) {
       after = k + 1;
-    } else if (key == "ts_ms") {
+    } else if (is(key, "ts_ms")) {
       if (v.kind != JsonKind::kNull) {
         if (auto st = read_int(v, "", "ts_ms", kInt64Min, kInt64Max, event.ts_ms); !st) return st;
       }
-    } else if (key == "source") {
+    } else if (is(key, "source")) {
       if (v.kind == JsonKind::kNull) continue;
       if (v.kind != JsonKind::kObject) return wrong_type("", "source", "an object", v);
       for (uint32_t s = k + 2; s < v.end; s = tree.node(s + 1).end) {

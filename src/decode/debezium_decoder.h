@@ -8,17 +8,19 @@
 // Bad content is an expected outcome: decode() returns Error::record with a
 // short reason (malformed_json, invalid_utf8, nesting_too_deep,
 // record_too_large, missing_field, wrong_type, unknown_op, missing_after,
-// missing_key, invalid_base64, out_of_range, null_not_allowed, schema_invalid)
-// and a message naming the field and the problem. It never crashes or asserts
-// on input; nesting is bounded by DecoderConfig::max_nesting_depth without
-// recursion during parsing.
+// missing_key, invalid_base64, invalid_geometry, out_of_range,
+// null_not_allowed, schema_invalid) and a message naming the field and the
+// problem. It never crashes or asserts on input; nesting is bounded by
+// DecoderConfig::max_nesting_depth without recursion during parsing.
 //
 // Schema-carrying records are fast because the "schema" part is located by a
 // byte scan, hashed and looked up in a small cache of interpreted schemas;
-// only the payload is parsed.
+// only the payload is parsed, by JsonTree (no copy of the text, no allocation
+// once its buffers have grown).
 //
 // Conventions worth knowing: a primitive (non-struct) key becomes one column
-// named "key"; a geometry value's SRID travels in Datum::srid; a flattened
+// named "key"; a geometry value with an SRID is EWKB (the SRID inside the
+// bytes, as PostGIS writes it), and the SRID is also in Datum::srid; a flattened
 // row without "__op" decodes as a create, and with "__deleted" = "true" as a
 // delete whose row is `before`; "__op"/"__deleted" are also read from record
 // headers (ExtractNewRecordState's add.headers) when the row lacks them.

@@ -67,6 +67,10 @@ ConnectEnvelopeSpan scan_connect_envelope(std::string_view s) {
     i = skip_space(s, key_end);
     if (i >= s.size() || s[i] != ':') return span;
     i = skip_space(s, i + 1);
+    const bool ours = key == "schema" || key == "payload";
+    // Not a JsonConverter record: stop before scanning the rest (a schemaless
+    // Debezium value starts with "before" or a column, a large value).
+    if (!ours && !have_schema && !have_payload) return span;
     size_t value_end = skip_value(s, i);
     if (value_end == std::string_view::npos || value_end == i) return span;
     std::string_view value = s.substr(i, value_end - i);
@@ -76,8 +80,6 @@ ConnectEnvelopeSpan scan_connect_envelope(std::string_view s) {
     } else if (key == "payload" && !have_payload) {
       span.payload = value;
       have_payload = true;
-    } else if (!have_schema && !have_payload) {
-      return span;  // not a JsonConverter record: stop before scanning the rest
     } else {
       span.extra_members = true;
     }

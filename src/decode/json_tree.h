@@ -1,13 +1,15 @@
-// JsonTree: a compact, reusable DOM for one JSON text, built with RapidJSON's
-// iterative SAX reader. Nodes are stored in pre-order in one vector, so a
-// container's descendants are the nodes up to its `end`; numbers keep their
-// exact source text (never converted to double). Parsing is bounded by a
-// nesting limit and never recurses, so hostile input cannot exhaust the stack.
+// JsonTree: a compact, reusable DOM for one JSON text (RFC 8259, strict: no
+// comments, NaN or trailing commas; UTF-8 validated). Nodes are stored in
+// pre-order in one vector, so a container's descendants are the nodes up to its
+// `end`; numbers keep their exact source text (never converted to double).
+// Strings without escapes are views into the parsed text, so nothing is copied;
+// only escaped strings are decoded, into a buffer of the tree. Parsing is
+// bounded by a nesting limit and never recurses, so hostile input cannot
+// exhaust the stack.
 // Not thread-safe: one instance per decoder; buffers are reused between parses.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,8 @@ class JsonTree {
 
   // Parses `json`. On failure returns Error::record with reason malformed_json,
   // invalid_utf8 or nesting_too_deep; `what` names the part for the message.
+  // Node texts point into `json` (and into the tree): `json` must stay alive
+  // and unchanged while the tree is read, until the next parse.
   Status parse(std::string_view json, int max_depth, std::string_view what);
 
   const JsonNode& node(uint32_t index) const { return nodes_[index]; }
@@ -42,16 +46,12 @@ class JsonTree {
   // Appends the value at `index` as compact JSON text.
   void write(uint32_t index, std::string& out) const;
 
-  // Internal (used by the SAX handler).
-  std::vector<JsonNode>& nodes() { return nodes_; }
-  std::vector<uint32_t>& open() { return open_; }
-
  private:
-  struct Reader;  // RapidJSON's reader, kept between parses to reuse its stack
-  std::shared_ptr<Reader> reader_;
-  std::string buffer_;
+  class Parser;
+
+  std::string unescaped_;        // decoded escaped strings; never reallocated during a parse
   std::vector<JsonNode> nodes_;
-  std::vector<uint32_t> open_;
+  std::vector<uint32_t> open_;   // containers being parsed (indexes into nodes_)
 };
 
 // Offset of the first byte of `text` that is not part of valid UTF-8

@@ -26,13 +26,14 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 void append_padded(std::string& out, uint64_t value, int width) {
   char buf[24];
-  int n = 0;
+  char* end = buf + sizeof buf;
+  char* begin = end;
   do {
-    buf[n++] = static_cast<char>('0' + value % 10);
+    *--begin = static_cast<char>('0' + value % 10);
     value /= 10;
   } while (value != 0);
-  for (int i = n; i < width; ++i) out.push_back('0');
-  while (n > 0) out.push_back(buf[--n]);
+  while (end - begin < width && begin > buf) *--begin = '0';
+  out.append(begin, static_cast<size_t>(end - begin));
 }
 
 // Appends "YYYY-MM-DD" and returns true when the year is BC (suffix pending).
@@ -90,9 +91,40 @@ bool decode_base64(std::string_view in, std::string& out) {
   return true;
 }
 
+// Appends the decimal text of `digits` (no sign) with `scale` fraction digits.
+void append_scaled(std::string_view digits, bool zero, int32_t scale, std::string& out) {
+  if (scale <= 0) {
+    out += digits;
+    if (!zero) out.append(static_cast<size_t>(-static_cast<int64_t>(scale)), '0');
+    return;
+  }
+  auto s = static_cast<size_t>(scale);
+  if (digits.size() <= s) {
+    out.push_back('0');
+    out.push_back('.');
+    out.append(s - digits.size(), '0');
+    out += digits;
+    return;
+  }
+  out.append(digits.substr(0, digits.size() - s));
+  out.push_back('.');
+  out.append(digits.substr(digits.size() - s));
+}
+
 bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& out) {
   if (scale < kMinDecimalScale || scale > kMaxDecimalScale) return false;
   bool negative = !bytes.empty() && (static_cast<unsigned char>(bytes[0]) & 0x80) != 0;
+  if (bytes.size() <= 8) {
+    // Fits in 64 bits (the common case): no big-number arithmetic.
+    uint64_t value = negative ? ~uint64_t{0} : 0;
+    for (char b : bytes) value = (value << 8) | static_cast<unsigned char>(b);
+    uint64_t magnitude = negative ? 0 - value : value;
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, magnitude);
+    if (negative && magnitude != 0) out.push_back('-');
+    append_scaled(std::string_view(buf, static_cast<size_t>(end - buf)), magnitude == 0, scale, out);
+    return true;
+  }
   std::vector<uint8_t> magnitude(bytes.begin(), bytes.end());
   if (negative) {
     for (auto& b : magnitude) b = static_cast<uint8_t>(~b);
@@ -123,16 +155,7 @@ bool decimal_from_unscaled(std::string_view bytes, int32_t scale, std::string& o
   }
   bool zero = limbs.empty();
   if (negative && !zero) out.push_back('-');
-  if (scale <= 0) {
-    out += digits;
-    if (!zero) out.append(static_cast<size_t>(-static_cast<int64_t>(scale)), '0');
-    return true;
-  }
-  auto s = static_cast<size_t>(scale);
-  if (digits.size() <= s) digits = std::string(s + 1 - digits.size(), '0') + digits;
-  out.append(digits, 0, digits.size() - s);
-  out.push_back('.');
-  out.append(digits, digits.size() - s, s);
+  append_scaled(digits, zero, scale, out);
   return true;
 }
 
@@ -198,6 +221,7 @@ void format_timestamp(int64_t value, int64_t units_per_second, std::string& out)
     out += "-infinity";
     return;
   }
+  out.reserve(out.size() + 32);
   int64_t seconds = floor_div(value, units_per_second);
   int64_t fraction = value - seconds * units_per_second;
   int64_t days = floor_div(seconds, 86400);
@@ -271,7 +295,77 @@ void format_micro_duration(int64_t micros, std::string& out) {
   }
 }
 
+bool add_srid_to_wkb(std::string& wkb, int32_t srid) {
+  constexpr uint32_t kSridFlag = 0x20000000;
+  if (wkb.size() < 5 || (wkb[0] != 0 && wkb[0] != 1)) return false;
+  const bool little = wkb[0] == 1;
+  auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(wkb[i])); };
+  uint32_t type = little ? byte(1) | byte(2) << 8 | byte(3) << 16 | byte(4) << 24
+                         : byte(1) << 24 | byte(2) << 16 | byte(3) << 8 | byte(4);
+  if ((type & kSridFlag) != 0) return true;
+  auto put = [&](char* at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) at[i] = static_cast<char>(little ? v >> (8 * i) : v >> (8 * (3 - i)));
+  };
+  char header[8];
+  put(header, type | kSridFlag);
+  put(header + 4, static_cast<uint32_t>(srid));
+  wkb.replace(1, 4, header, sizeof header);
+  return true;
+}
+
+namespace {
+
+// Calls `fraction(begin, end)` for each run of digits after a '.' in `text`.
+template <typename F>
+void for_each_fraction(std::string_view text, F&& fraction) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '.') continue;
+    size_t end = i + 1;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    fraction(i + 1, end);
+    i = end - 1;
+  }
+}
+
+}  // namespace
+
+bool has_sub_microsecond_digits(std::string_view text) {
+  bool found = false;
+  for_each_fraction(text, [&](size_t begin, size_t end) {
+    for (size_t k = begin + 6; k < end; ++k) found = found || text[k] != '0';
+  });
+  return found;
+}
+
+std::string truncated_to_microseconds(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  for_each_fraction(text, [&](size_t begin, size_t end) {
+    if (end - begin <= 6) return;
+    out.append(text.substr(copied, begin + 6 - copied));
+    copied = end;
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
 bool parse_int64(std::string_view text, int64_t& value) {
+  // Up to 18 digits cannot overflow: accumulate directly (from_chars is not inlined).
+  size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.size() > sign && text.size() - sign <= 18) {
+    int64_t v = 0;
+    size_t i = sign;
+    for (; i < text.size(); ++i) {
+      auto digit = static_cast<unsigned>(text[i] - '0');
+      if (digit > 9) break;
+      v = v * 10 + static_cast<int64_t>(digit);
+    }
+    if (i == text.size()) {
+      value = sign ? -v : v;
+      return true;
+    }
+    return false;
+  }
   const char* begin = text.data();
   const char* end = begin + text.size();
   auto [ptr, ec] = std::from_chars(begin, end, value);

@@ -50,6 +50,22 @@ void format_timestamp(int64_t value, int64_t units_per_second, std::string& out)
 // Microseconds (Debezium MicroDuration) -> ISO 8601 duration "P1DT2H3M4.5S".
 void format_micro_duration(int64_t micros, std::string& out);
 
+// Makes WKB carry `srid`: PostGIS's EWKB sets 0x20000000 in the geometry type
+// word and puts the SRID, in the WKB's own byte order, right after it. WKB that
+// already carries an SRID (Debezium's PostgreSQL connector sends EWKB) is left
+// as it is. False, changing nothing, when `wkb` is shorter than a byte-order
+// mark and a type word or the mark is neither 0 nor 1.
+bool add_srid_to_wkb(std::string& wkb, int32_t srid);
+
+// Whether a time, timestamp or interval text ("13:45:00.123456789",
+// "2024-02-29T13:45:00.1234567Z", "PT0.0000001S") has a non-zero digit below
+// the microsecond, which PostgreSQL's types would round away.
+bool has_sub_microsecond_digits(std::string_view text);
+
+// The same text with every fraction cut to six digits (truncated, never
+// rounded); trailing zeros of the fraction are kept as they are.
+std::string truncated_to_microseconds(std::string_view text);
+
 // Parses a JSON integer text. False when it is not an integer or out of int64.
 bool parse_int64(std::string_view text, int64_t& value);
 

@@ -1,6 +1,7 @@
 #include "validate/decimal_text.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace sluice::validate {
 namespace {
@@ -140,6 +141,11 @@ int64_t DecimalText::integer_digits() const {
 int64_t DecimalText::fraction_digits() const {
   if (!finite() || zero()) return 0;
   return std::max<int64_t>(0, static_cast<int64_t>(significant_digits()) - exponent_);
+}
+
+int64_t DecimalText::least_scale() const {
+  if (!finite() || zero()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(significant_digits()) - exponent_;
 }
 
 }  // namespace sluice::validate

@@ -31,6 +31,10 @@ class DecimalText {
   int64_t integer_digits() const;
   // Digits after the decimal point up to the last non-zero one.
   int64_t fraction_digits() const;
+  // The smallest numeric scale that holds the value exactly: its fraction
+  // digits, or minus its trailing integer zeros when it has none (1200 -> -2).
+  // Zero and non-finite values fit any scale: INT64_MIN.
+  int64_t least_scale() const;
   // Whether the value has no non-zero fraction digit.
   bool integral() const { return fraction_digits() == 0; }
 

@@ -410,10 +410,14 @@ std::optional<Reject> ValidatorChain::check_fit(const ChangeEvent& event, const 
         return reject("needs " + std::to_string(integer_digits) + " integer digits; " + fit.type + " holds " +
                       std::to_string(fit.precision - fit.scale));
       }
-      int64_t fraction_digits = number->fraction_digits();
-      if (fraction_digits > fit.scale) {
-        return reject("has " + std::to_string(fraction_digits) + " fraction digits; " + fit.type + " keeps " +
-                      std::to_string(fit.scale) + " (sluice does not round)");
+      // A negative scale keeps multiples of 10^-scale: 1250 does not fit numeric(5,-2).
+      if (number->least_scale() > fit.scale) {
+        if (fit.scale < 0) {
+          return reject("is not a multiple of 1" + std::string(static_cast<size_t>(-fit.scale), '0') + ", as " +
+                        fit.type + " needs (sluice does not round)");
+        }
+        return reject("has " + std::to_string(number->fraction_digits()) + " fraction digits; " + fit.type +
+                      " keeps " + std::to_string(fit.scale) + " (sluice does not round)");
       }
       return std::nullopt;
     }

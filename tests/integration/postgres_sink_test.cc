@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "decode/debezium_decoder.h"
 #include "sinks/postgres/connection.h"
 #include "tests/support/test_services.h"
 
@@ -875,6 +876,187 @@ TEST_F(StaleGuardTest, AFixedSchemaWithoutThePositionColumnIsAClearError) {
   query(url_, "ALTER TABLE items ADD COLUMN __sluice_position bytea");
   ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1)}), no_rejects));
   EXPECT_EQ(rows("SELECT id FROM items"), "1;");
+}
+
+}  // namespace
+
+namespace {
+
+// Geometry, nanosecond times and negative decimal scales, decoded from
+// Debezium JSON as the pipeline does and written to PostgreSQL.
+class FidelityTest : public SinkTest {
+ protected:
+  // A schema-carrying create event of table `table` with `fields` (Connect
+  // schema JSON) and `after` (payload JSON).
+  BatchEntry decoded(const std::string& table, int64_t id, const std::string& fields, const std::string& after) {
+    std::string value = R"({"schema":{"type":"struct","optional":false,"fields":[{"type":"struct","optional":true,)"
+                        R"("field":"after","fields":[{"type":"int64","optional":false,"field":"id"},)" +
+                        fields + R"(]},{"type":"string","optional":false,"field":"op"}]},"payload":{"op":"c",)" +
+                        R"("after":{"id":)" + std::to_string(id) + "," + after + "}}}";
+    std::string key = R"({"id":)" + std::to_string(id) + "}";
+    auto event = decoder_.decode(sluice::RawRecord::copy_of("topic1", sluice::Partition{0},
+                                                            sluice::Offset{next_offset_++}, 0, key, value));
+    EXPECT_TRUE(event.ok()) << event.error().message;
+    BatchEntry e;
+    if (event.ok()) e.event = std::move(*event);
+    e.event.table = sluice::TableName{"", table};
+    return e;
+  }
+
+  sluice::DebeziumDecoder decoder_{sluice::DecoderConfig{}};
+};
+
+std::string geometry_field(const std::string& name, const std::string& logical) {
+  return R"({"type":"struct","optional":true,"name":"io.debezium.data.geometry.)" + logical + R"(","field":")" +
+         name + R"(","fields":[{"type":"bytes","optional":false,"field":"wkb"},{"type":"int32","optional":true,"field":"srid"}]})";
+}
+
+// POINT(1 2) as little-endian WKB, base64.
+constexpr const char* kPointWkb = "AQEAAAAAAAAAAADwPwAAAAAAAABA";
+constexpr const char* kPointHex = "0101000000000000000000f03f0000000000000040";
+constexpr const char* kPointEwkb4326Hex = "0101000020e6100000000000000000f03f0000000000000040";
+
+TEST_F(FidelityTest, GeometryKeepsItsSridAsEwkbInByteaAndGeometryColumns) {
+  // PostGIS is not installed here: text domains named geometry and geography
+  // stand in for its types (the sink recognises them by name) and show what
+  // PostGIS's input function receives.
+  query(url_, "CREATE DOMAIN geometry AS text; CREATE DOMAIN geography AS text; "
+              "CREATE TABLE places (id bigint PRIMARY KEY, raw bytea, g geometry, gg geography, __sluice_position bytea)");
+  std::string fields = geometry_field("raw", "Geometry") + "," + geometry_field("g", "Point") + "," +
+                       geometry_field("gg", "Geography") + "," + geometry_field("created", "Geometry");
+  auto with_srid = [](const char* srid) {
+    return std::string(R"({"wkb":")") + kPointWkb + R"(","srid":)" + srid + "}";
+  };
+  std::vector<BatchEntry> entries;
+  entries.push_back(decoded("places", 1, fields,
+                            R"("raw":)" + with_srid("4326") + R"(,"g":)" + with_srid("4326") + R"(,"gg":)" +
+                                with_srid("4326") + R"(,"created":)" + with_srid("4326")));
+  entries.push_back(decoded("places", 2, fields,
+                            R"("raw":)" + with_srid("null") + R"(,"g":)" + with_srid("0") + R"(,"gg":)" +
+                                with_srid("null") + R"(,"created":)" + with_srid("null")));
+  ASSERT_EQ(entries[0].event.after->find("raw")->srid, 4326);
+  auto sink = open();
+  auto stats = sink->apply(batch(std::move(entries)), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  // bytea (existing and created by schema evolution) holds EWKB, ready for
+  // ST_GeomFromEWKB; the SRID is bytes 6-9 after the flagged type word.
+  EXPECT_EQ(rows("SELECT id, encode(raw, 'hex'), g::text, gg::text, encode(created, 'hex') FROM places ORDER BY id"),
+            std::string("1,") + kPointEwkb4326Hex + "," + kPointEwkb4326Hex + "," + kPointEwkb4326Hex + "," +
+                kPointEwkb4326Hex + ";2," + kPointHex + "," + kPointHex + "," + kPointHex + "," + kPointHex + ";");
+  EXPECT_EQ(rows("SELECT get_byte(raw, 4), get_byte(raw, 5) + 256 * get_byte(raw, 6) FROM places WHERE id = 1"),
+            "32,4326;");
+  EXPECT_EQ(query_value(url_, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                              "'places'::regclass AND attname = 'created'"),
+            "bytea");
+}
+
+std::string time_fields() {
+  return R"({"type":"int64","optional":true,"name":"io.debezium.time.NanoTimestamp","field":"ts"},)"
+         R"({"type":"int64","optional":true,"name":"io.debezium.time.NanoTime","field":"t"},)"
+         R"({"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","field":"tz"},)"
+         R"({"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","field":"tz_text"})";
+}
+
+std::string times(const std::string& ts, const std::string& t, const std::string& tz) {
+  return R"("ts":)" + ts + R"(,"t":)" + t + R"(,"tz":")" + tz + R"(","tz_text":")" + tz + R"(")";
+}
+
+TEST_F(FidelityTest, NanosecondsPostgresCannotKeepAreRejectedNotRounded) {
+  query(url_, "CREATE TABLE clock (id bigint PRIMARY KEY, ts timestamp, t time, tz timestamptz, tz_text text, "
+              "__sluice_position bytea)");
+  std::vector<BatchEntry> entries;
+  // Whole microseconds in nanosecond units pass.
+  entries.push_back(decoded("clock", 1, time_fields(),
+                            times("1709214300123456000", "49500123456000", "2024-02-29T13:45:00.123456000Z")));
+  // One digit below the microsecond, in each field in turn.
+  entries.push_back(decoded("clock", 2, time_fields(),
+                            times("1709214300123456789", "49500123456000", "2024-02-29T13:45:00.123456Z")));
+  entries.push_back(decoded("clock", 3, time_fields(),
+                            times("1709214300123456000", "49500123456001", "2024-02-29T13:45:00.123456Z")));
+  entries.push_back(decoded("clock", 4, time_fields(),
+                            times("1709214300123456000", "49500123456000", "2024-02-29T13:45:00.1234567Z")));
+  auto sink = open();
+  auto stats = sink->apply(batch(std::move(entries)), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->rejects.size(), 3u);
+  const char* fields[] = {"after.ts", "after.t", "after.tz"};
+  const char* values[] = {"2024-02-29 13:45:00.123456789", "13:45:00.123456001", "2024-02-29T13:45:00.1234567Z"};
+  for (size_t i = 0; i < 3; ++i) {
+    const sluice::Reject& reject = stats->rejects[i].reject;
+    EXPECT_EQ(stats->rejects[i].entry_index, i + 1);
+    EXPECT_EQ(reject.stage, sluice::Stage::kSink);
+    EXPECT_EQ(reject.rule, "precision_loss");
+    EXPECT_EQ(reject.table, "clock");
+    EXPECT_NE(reject.message.find(std::string("field '") + fields[i] + "' value '" + values[i] + "'"),
+              std::string::npos)
+        << reject.message;
+    EXPECT_NE(reject.message.find("below the microsecond"), std::string::npos) << reject.message;
+  }
+  EXPECT_EQ(rows("SET TIME ZONE 'UTC'; SELECT id, ts, t, tz, tz_text FROM clock"),
+            "1,2024-02-29 13:45:00.123456,13:45:00.123456,2024-02-29 13:45:00.123456+00,"
+            "2024-02-29T13:45:00.123456000Z;");
+  EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
+}
+
+TEST_F(FidelityTest, NanosecondsAreTruncatedWhenConfiguredSo) {
+  query(url_, "CREATE TABLE clock (id bigint PRIMARY KEY, ts timestamp, t time, tz timestamptz, tz_text text, "
+              "__sluice_position bytea)");
+  SinkConfig config;
+  config.nanos_handling = sluice::NanosHandling::kTruncate;
+  auto sink = open(config);
+  // .9999999 would round up to the next second; truncation keeps the second.
+  auto stats = sink->apply(
+      batch({decoded("clock", 1, time_fields(),
+                     times("1709214300999999999", "49500999999999", "2024-02-29T13:45:00.9999999Z"))}),
+      no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  // A text column keeps the value as it came.
+  EXPECT_EQ(rows("SET TIME ZONE 'UTC'; SELECT ts, t, tz, tz_text FROM clock"),
+            "2024-02-29 13:45:00.999999,13:45:00.999999,2024-02-29 13:45:00.999999+00,2024-02-29T13:45:00.9999999Z;");
+}
+
+TEST_F(FidelityTest, NegativeDecimalScalesAreExact) {
+  // numeric(5,-2) (PostgreSQL 15) holds multiples of 100 up to 9999900.
+  query(url_, "CREATE TABLE amounts (id bigint PRIMARY KEY, hundreds numeric(5,-2), plain numeric, "
+              "__sluice_position bytea)");
+  std::string fields =
+      R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"-2",)"
+      R"("connect.decimal.precision":"5"},"field":"hundreds"},)"
+      R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"-2"},)"
+      R"("field":"plain"},)"
+      R"({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"-3"},)"
+      R"("field":"created"})";
+  // "DA==" is 12, "/w==" is -1, "AYaf" is 99999.
+  auto sink = open();
+  auto stats = sink->apply(batch({decoded("amounts", 1, fields, R"("hundreds":"DA==","plain":"DA==","created":"DA==")"),
+                                  decoded("amounts", 2, fields, R"("hundreds":"/w==","plain":"/w==","created":"/w==")"),
+                                  decoded("amounts", 3, fields, R"("hundreds":"AYaf","plain":"AYaf","created":"AYaf")")}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT id, hundreds, plain, created FROM amounts ORDER BY id"),
+            "1,1200,1200,12000;2,-100,-100,-1000;3,9999900,9999900,99999000;");
+}
+
+TEST_F(FidelityTest, SchemalessBase64DecimalsTakeANegativeScaleOfTheTargetColumn) {
+  query(url_, "CREATE TABLE amounts (id bigint PRIMARY KEY, hundreds numeric(5,-2), tenths numeric(4,-1), "
+              "__sluice_position bytea)");
+  Column hundreds = col("hundreds", FieldType::kString);
+  hundreds.inferred = true;
+  Column tenths = col("tenths", FieldType::kString);
+  tenths.inferred = true;
+  auto value = schema({col("id", FieldType::kInt64, false), hundreds, tenths});
+  SinkConfig config;
+  config.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto sink = open(config);
+  BatchEntry e = event(Op::kCreate, 1, "n", "1", "amounts");
+  e.event.after = row(value, {"1", "DA==", "DA=="});  // unscaled 12
+  auto stats = sink->apply(batch({std::move(e)}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT hundreds, tenths FROM amounts"), "1200,120;");
 }
 
 }  // namespace

@@ -57,6 +57,20 @@ TEST(Config, BadValuesAreReportedTogether) {
   EXPECT_NE(message.find("batch.size: 'lots' is not an integer"), std::string::npos) << message;
 }
 
+TEST(Config, NanosHandlingRejectsByDefault) {
+  auto config = parse_config_text(kMinimal);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->sink.nanos_handling, NanosHandling::kReject);
+  auto set = parse_config_text(std::string(kMinimal) + "time.nanos.handling.mode = truncate\n");
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->sink.nanos_handling, NanosHandling::kTruncate);
+  auto bad = parse_config_text(std::string(kMinimal) + "time.nanos.handling.mode = round\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("time.nanos.handling.mode: 'round' is not one of reject, truncate"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(Config, GuardAndReplayKeysHaveDefaultsAndChecks) {
   auto config = parse_config_text(kMinimal);
   ASSERT_TRUE(config) << config.error().message;

@@ -97,6 +97,86 @@ TEST(LogicalTypes, DecimalScaleBounds) {
   EXPECT_EQ(out, "1200");
 }
 
+// Up to 8 bytes take a 64-bit path, longer values the big-number one: both agree.
+TEST(LogicalTypes, DecimalsAtThe64BitBoundary) {
+  EXPECT_EQ(decimal(std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8), 2), "-0.01");
+  EXPECT_EQ(decimal(std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9), 2), "-0.01");
+  EXPECT_EQ(decimal(std::string("\x00\x7f\xff\xff\xff\xff\xff\xff\xff", 9), 3), "9223372036854775.807");
+  EXPECT_EQ(decimal(std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8), 3), "9223372036854775.807");
+  EXPECT_EQ(decimal(std::string("\x00", 1), -2), "0");
+  EXPECT_EQ(decimal(std::string("\x0c", 1), -2), "1200");
+  EXPECT_EQ(decimal(std::string("\xf4", 1), -2), "-1200");
+}
+
+TEST(LogicalTypes, Integers) {
+  int64_t v = 0;
+  EXPECT_TRUE(parse_int64("999999999999999999", v));
+  EXPECT_EQ(v, 999999999999999999);
+  EXPECT_TRUE(parse_int64("-9223372036854775808", v));
+  EXPECT_EQ(v, std::numeric_limits<int64_t>::min());
+  EXPECT_FALSE(parse_int64("9223372036854775808", v));
+  EXPECT_FALSE(parse_int64("-", v));
+  EXPECT_FALSE(parse_int64("", v));
+  EXPECT_FALSE(parse_int64("+1", v));
+  EXPECT_FALSE(parse_int64("1.0", v));
+  EXPECT_TRUE(parse_int64("-0", v));
+  EXPECT_EQ(v, 0);
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    out += kHex[static_cast<unsigned char>(c) >> 4];
+    out += kHex[static_cast<unsigned char>(c) & 15];
+  }
+  return out;
+}
+
+TEST(LogicalTypes, SridGoesIntoTheWkb) {
+  // POINT(1 2), little and big endian.
+  std::string le("\x01\x01\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\xf0\x3f" "\x00\x00\x00\x00\x00\x00\x00\x40", 21);
+  std::string be("\x00\x00\x00\x00\x01" "\x3f\xf0\x00\x00\x00\x00\x00\x00" "\x40\x00\x00\x00\x00\x00\x00\x00", 21);
+  std::string wkb = le;
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 4326));
+  EXPECT_EQ(hex(wkb), "0101000020e6100000000000000000f03f0000000000000040");
+  // Already EWKB: unchanged.
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 4326));
+  EXPECT_EQ(hex(wkb), "0101000020e6100000000000000000f03f0000000000000040");
+  wkb = be;
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 3857));
+  EXPECT_EQ(hex(wkb), "002000000100000f113ff00000000000004000000000000000");
+  // Z flag of EWKB (0x80000000) and ISO type codes (1001) keep their bits.
+  wkb = std::string("\x01\x01\x00\x00\x80", 5);
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 1));
+  EXPECT_EQ(hex(wkb), "01010000a001000000");
+  wkb = std::string("\x01\xe9\x03\x00\x00", 5);
+  ASSERT_TRUE(add_srid_to_wkb(wkb, 1));
+  EXPECT_EQ(hex(wkb), "01e903002001000000");
+  for (std::string bad : {std::string(), std::string("\x01\x01\x00\x00", 4), std::string("\x02\x01\x00\x00\x00", 5)}) {
+    std::string before = bad;
+    EXPECT_FALSE(add_srid_to_wkb(bad, 4326)) << hex(before);
+    EXPECT_EQ(bad, before);
+  }
+}
+
+TEST(LogicalTypes, SubMicrosecondDigits) {
+  EXPECT_FALSE(has_sub_microsecond_digits("13:45:00.123456"));
+  EXPECT_FALSE(has_sub_microsecond_digits("13:45:00.123456000"));
+  EXPECT_FALSE(has_sub_microsecond_digits("2024-02-29 13:45:00"));
+  EXPECT_FALSE(has_sub_microsecond_digits("infinity"));
+  EXPECT_TRUE(has_sub_microsecond_digits("13:45:00.123456789"));
+  EXPECT_TRUE(has_sub_microsecond_digits("2024-02-29 13:45:00.0000001"));
+  EXPECT_TRUE(has_sub_microsecond_digits("2024-02-29T13:45:00.123456789Z"));
+  EXPECT_TRUE(has_sub_microsecond_digits("13:45:00.123456789+02:00"));
+  EXPECT_TRUE(has_sub_microsecond_digits("0044-03-15 13:45:00.000000001 BC"));
+  EXPECT_TRUE(has_sub_microsecond_digits("PT0.0000001S"));
+  EXPECT_EQ(truncated_to_microseconds("2024-02-29T13:45:00.123456789Z"), "2024-02-29T13:45:00.123456Z");
+  EXPECT_EQ(truncated_to_microseconds("13:45:00.1234567"), "13:45:00.123456");
+  EXPECT_EQ(truncated_to_microseconds("0044-03-15 13:45:00.000000001 BC"), "0044-03-15 13:45:00.000000 BC");
+  EXPECT_EQ(truncated_to_microseconds("13:45:00.12"), "13:45:00.12");
+}
+
 TEST(LogicalTypes, Base64) {
   std::string out;
   EXPECT_TRUE(decode_base64("aGVsbG8=", out));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace sluice::validate {
 namespace {
 
@@ -62,6 +64,17 @@ TEST(DecimalText, IntegerAndFractionDigits) {
   EXPECT_EQ(DecimalText::parse("1.5e3")->integer_digits(), 4);
   EXPECT_TRUE(DecimalText::parse("10.000")->integral());
   EXPECT_EQ(DecimalText::parse("0")->integer_digits(), 0);
+}
+
+TEST(DecimalText, LeastScale) {
+  EXPECT_EQ(DecimalText::parse("-0012.3400")->least_scale(), 2);
+  EXPECT_EQ(DecimalText::parse("7")->least_scale(), 0);
+  EXPECT_EQ(DecimalText::parse("1200")->least_scale(), -2);
+  EXPECT_EQ(DecimalText::parse("1200.00")->least_scale(), -2);
+  EXPECT_EQ(DecimalText::parse("1.5e3")->least_scale(), -2);
+  EXPECT_EQ(DecimalText::parse("0.05")->least_scale(), 2);
+  EXPECT_EQ(DecimalText::parse("0")->least_scale(), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(DecimalText::parse("NaN")->least_scale(), std::numeric_limits<int64_t>::min());
 }
 
 }  // namespace

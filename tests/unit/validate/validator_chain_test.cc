@@ -197,6 +197,36 @@ TEST(ValidatorChain, ValuesMustFitTheTargetColumn) {
   EXPECT_FALSE(chain->validate(event(Op::kCreate, key("1"), order("1", "paid", "-999.99"))).has_value());
 }
 
+// Kafka Connect allows a negative Decimal scale (unscaled 12, scale -2 is 1200)
+// and PostgreSQL a negative numeric scale: numeric(5,-2) keeps multiples of
+// 100 up to 9999900 and would round anything else.
+TEST(ValidatorChain, NegativeScalesFitExactly) {
+  FakeCatalog catalog;
+  catalog.tables["orders"] = TargetTable{
+      {column("id", TargetColumn::Kind::kBigint, "bigint", -1, -1, -1, true),
+       column("price", TargetColumn::Kind::kNumeric, "numeric(5,-2)", -1, 5, -2)},
+      {"id"}};
+  Config config = config_with({});
+  config.sink.schema_evolution = SchemaEvolution::kNone;
+  auto chain = chain_for(config, &catalog);
+  auto price = [](std::string text) {
+    return row({{"id", FieldType::kInt64, "1"}, {"price", FieldType::kDecimal, std::move(text), 5, -2}});
+  };
+  for (const char* fits : {"1200", "-1200", "0", "9999900", "100", "1200.000"}) {
+    EXPECT_FALSE(chain->validate(event(Op::kCreate, key("1"), price(fits))).has_value()) << fits;
+  }
+  auto rejected = chain->validate(event(Op::kCreate, key("1"), price("1250")));
+  ASSERT_TRUE(rejected.has_value());
+  EXPECT_EQ(rejected->rule, "fits:numeric(5,-2)");
+  EXPECT_EQ(rejected->message, "price = 1250 is not a multiple of 100, as numeric(5,-2) needs (sluice does not round)");
+  rejected = chain->validate(event(Op::kCreate, key("1"), price("12.5")));
+  ASSERT_TRUE(rejected.has_value());
+  EXPECT_EQ(rejected->rule, "fits:numeric(5,-2)");
+  rejected = chain->validate(event(Op::kCreate, key("1"), price("10000000")));
+  ASSERT_TRUE(rejected.has_value());
+  EXPECT_EQ(rejected->message, "price = 10000000 needs 8 integer digits; numeric(5,-2) holds 7");
+}
+
 TEST(ValidatorChain, TargetNotNullAndPrimaryKey) {
   FakeCatalog catalog;
   catalog.tables["orders"] = TargetTable{
