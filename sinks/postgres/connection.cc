@@ -28,6 +28,15 @@ std::string Connection::quote_literal(std::string_view value) const {
   return out + "'";
 }
 
+Status create_if_missing(Connection& connection, const std::string& sql) {
+  auto created = connection.exec(sql);
+  if (!created && (created.error().reason == "23505" || created.error().reason == "42P07")) {
+    created = connection.exec(sql);
+  }
+  if (!created) return created.take_error();
+  return {};
+}
+
 std::string quote_identifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

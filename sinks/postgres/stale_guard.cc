@@ -45,11 +45,9 @@ bool position_before(std::string_view a, std::string_view b) {
 }
 
 Status StaleGuard::ensure_table(Connection& connection) const {
-  auto created = connection.exec("CREATE TABLE IF NOT EXISTS " + deletes_table() +
+  return create_if_missing(connection, "CREATE TABLE IF NOT EXISTS " + deletes_table() +
                                  " (table_name text NOT NULL, row_key bytea NOT NULL, position bytea NOT NULL, "
                                  "deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, row_key))");
-  if (!created) return created.take_error();
-  return {};
 }
 
 std::string StaleGuard::newer_sql(const std::string& a, const std::string& b) {

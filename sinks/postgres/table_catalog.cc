@@ -158,57 +158,79 @@ Result<std::optional<TableSchema>> TableCatalog::load(const TableName& table) {
 
 Result<TableSchema> TableCatalog::evolve(const TableName& table, const std::vector<DesiredColumn>& desired,
                                          const std::vector<std::string>& primary_key) {
-  auto found = find(table);
-  if (!found) return found.take_error();
-  std::string name = quoted_table(table);
-  if (!found->has_value()) {
-    if (!table.schema.empty()) {
+  const std::string name = quoted_table(table);
+  // Another sluice (of the same group on other partitions) may evolve the
+  // same table at the same moment: one CREATE would fail with 42P07. So DDL
+  // is serialized per table by a transaction-level advisory lock, under which
+  // the table is looked at again before changing it.
+  bool locked = false;
+  for (;;) {
+    auto found = find(table);
+    if (!found) return found.take_error();
+    std::string ddl = found->has_value() ? alter_sql(name, **found, desired) : create_sql(name, desired, primary_key);
+    if (ddl.empty()) return **found;
+    if (!locked) {
+      auto lock = connection_->exec("SELECT pg_advisory_xact_lock(hashtext(" +
+                                    connection_->quote_literal("sluice ddl " + name) + "))");
+      if (!lock) return lock.take_error();
+      locked = true;
+      cache_.erase(table);
+      continue;
+    }
+    if (!found->has_value() && !table.schema.empty()) {
       auto schema_created = connection_->exec("CREATE SCHEMA IF NOT EXISTS " + quote_identifier(table.schema));
       if (!schema_created) return schema_created.take_error();
     }
-    std::string sql = "CREATE TABLE " + name + " (";
-    for (size_t i = 0; i < desired.size(); ++i) {
-      if (i > 0) sql += ", ";
-      sql += quote_identifier(desired[i].name) + " " + desired[i].type;
+    auto changed = connection_->exec(ddl);
+    if (!changed) return changed.take_error();
+    if (found->has_value()) {
+      logging::get("postgres")->info("evolved table {}: {}", table.display(), ddl);
+    } else {
+      logging::get("postgres")->info("created table {} with {} columns", table.display(), desired.size());
     }
-    if (!primary_key.empty()) {
-      sql += ", PRIMARY KEY (";
-      for (size_t i = 0; i < primary_key.size(); ++i) {
-        if (i > 0) sql += ", ";
-        sql += quote_identifier(primary_key[i]);
-      }
-      sql += ")";
-    }
-    sql += ")";
-    auto created = connection_->exec(sql);
-    if (!created) return created.take_error();
-    logging::get("postgres")->info("created table {} with {} columns", table.display(), desired.size());
     cache_.erase(table);
-  } else {
-    const TableSchema& existing = **found;
-    std::string alter;
-    for (const DesiredColumn& column : desired) {
-      const TableColumn* current = existing.find(column.name);
-      std::string clause;
-      if (current == nullptr) {
-        clause = "ADD COLUMN " + quote_identifier(column.name) + " " + column.type;
-      } else if (std::string type = widened_type(*current, column); !type.empty()) {
-        clause = "ALTER COLUMN " + quote_identifier(column.name) + " TYPE " + type;
-      }
-      if (clause.empty()) continue;
-      alter += alter.empty() ? "ALTER TABLE " + name + " " : ", ";
-      alter += clause;
-    }
-    if (alter.empty()) return existing;
-    auto altered = connection_->exec(alter);
-    if (!altered) return altered.take_error();
-    logging::get("postgres")->info("evolved table {}: {}", table.display(), alter);
-    cache_.erase(table);
+    break;
   }
   auto reloaded = load(table);
   if (!reloaded) return reloaded.take_error();
   if (!reloaded->has_value()) return Error::fatal("table_missing", "table " + table.display() + " vanished");
   return std::move(**reloaded);
+}
+
+std::string TableCatalog::create_sql(const std::string& name, const std::vector<DesiredColumn>& desired,
+                                     const std::vector<std::string>& primary_key) {
+  std::string sql = "CREATE TABLE " + name + " (";
+  for (size_t i = 0; i < desired.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += quote_identifier(desired[i].name) + " " + desired[i].type;
+  }
+  if (!primary_key.empty()) {
+    sql += ", PRIMARY KEY (";
+    for (size_t i = 0; i < primary_key.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += quote_identifier(primary_key[i]);
+    }
+    sql += ")";
+  }
+  return sql + ")";
+}
+
+std::string TableCatalog::alter_sql(const std::string& name, const TableSchema& existing,
+                                    const std::vector<DesiredColumn>& desired) {
+  std::string alter;
+  for (const DesiredColumn& column : desired) {
+    const TableColumn* current = existing.find(column.name);
+    std::string clause;
+    if (current == nullptr) {
+      clause = "ADD COLUMN " + quote_identifier(column.name) + " " + column.type;
+    } else if (std::string type = widened_type(*current, column); !type.empty()) {
+      clause = "ALTER COLUMN " + quote_identifier(column.name) + " TYPE " + type;
+    }
+    if (clause.empty()) continue;
+    alter += alter.empty() ? "ALTER TABLE " + name + " " : ", ";
+    alter += clause;
+  }
+  return alter;
 }
 
 }  // namespace sluice::pg

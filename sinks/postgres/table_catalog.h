@@ -64,7 +64,8 @@ class TableCatalog {
   // Makes `table` hold every desired column: creates the table (primary key
   // `primary_key`, in that order) or adds missing columns as nullable, and
   // widens integer, varchar and numeric(p,s) columns narrower than desired
-  // (and creates the table's schema when missing). Never
+  // (and creates the table's schema when missing), under an advisory lock
+  // per table that serialises this with other sessions. Never
   // drops or renames. Runs inside the caller's transaction.
   Result<TableSchema> evolve(const TableName& table, const std::vector<DesiredColumn>& desired,
                              const std::vector<std::string>& primary_key);
@@ -78,6 +79,11 @@ class TableCatalog {
 
  private:
   Result<std::optional<TableSchema>> load(const TableName& table);
+  // The DDL that makes the table hold `desired`; empty when it does.
+  static std::string create_sql(const std::string& name, const std::vector<DesiredColumn>& desired,
+                                const std::vector<std::string>& primary_key);
+  static std::string alter_sql(const std::string& name, const TableSchema& existing,
+                               const std::vector<DesiredColumn>& desired);
 
   Connection* connection_;
   std::map<TableName, TableSchema> cache_;

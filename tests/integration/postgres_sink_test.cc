@@ -619,6 +619,26 @@ TEST_F(SinkTest, ATableChangedByAnotherSessionIsReloaded) {
   EXPECT_EQ(query_value(url_, "SELECT next_offset FROM sluice_offsets"), std::to_string(next_offset_));
 }
 
+TEST_F(SinkTest, TwoSinksCreatingTheSameTableAtOnceBothCommit) {
+  auto first = open();
+  auto second = open();
+  // The first holds its transaction open after creating the table; the
+  // second wants to create it too meanwhile, and must wait, not fail.
+  std::thread holder([&] {
+    auto stats = first->apply(batch({event(Op::kCreate, 1, "a", "1", "shared")}), [](std::span<const SinkReject>) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      return Status{};
+    });
+    EXPECT_TRUE(stats) << stats.error().message;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto stats = second->apply(batch({event(Op::kCreate, 2, "b", "2", "shared")}), no_rejects);
+  holder.join();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT id, name FROM shared ORDER BY id"), "1,a;2,b;");
+}
+
 TEST_F(SinkTest, SchemaEvolutionWidensAndKeepsTypesOfInferredColumns) {
   query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name varchar(5), qty smallint, price numeric(5,2), "
               "at timestamptz)");
