@@ -13,3 +13,6 @@ sluice_add_test(integration_offsets_store LABEL integration
 sluice_add_test(integration_history_sink LABEL integration
   SOURCES integration/history_sink_test.cc
   LIBS sluice::postgres)
+sluice_add_test(integration_history_run LABEL integration
+  SOURCES integration/history_run_test.cc
+  LIBS PkgConfig::RDKAFKA)
