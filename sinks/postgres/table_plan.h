@@ -57,7 +57,7 @@ struct WriteColumn {
     kOffsetMeta,
     kDeletedFlag,
     kDeletedTime,
-    kPosition,  // the stale-event guard's source position (history tables: the version's)
+    kPosition,    // the stale-event guard's source position (history tables: the version's)
     kOpLetter,    // the event's op: c, r, u, d, t (history and changelog tables)
     kSourceTime,  // the source commit time (history: __valid_from; changelog: __source_ts)
     kValidTo,     // history: NULL when staged; the validity step sets it
@@ -86,9 +86,9 @@ Column key_source(const ChangeEvent& event, const std::string& name);
 // One row the plan writes: the event that wins for its key.
 struct PlannedRow {
   size_t entry = 0;      // index into Batch::entries
-  std::string key;       // the row key's identity (guarded only): length-prefixed key texts
-  std::string position;  // encoded source position (guarded only)
-  size_t folded = 1;     // events this row stands for (guarded only)
+  std::string key;       // the row key's identity (guarded and history only): length-prefixed key texts
+  std::string position;  // encoded source position (guarded, history: version_position(), changelog)
+  size_t folded = 1;     // events this row stands for (guarded and history only)
   // delete.mode = soft: a delete after a write of the same batch keeps that
   // write's values and marks the row deleted (an UPDATE would find no row).
   // History tables: the row is a deletion version (__deleted).
