@@ -5,6 +5,7 @@ namespace sluice {
 Result<Router> Router::create(const std::string& format, std::string_view key) {
   Router router;
   const std::string name_of_key(key);
+  router.key_ = name_of_key;
   size_t pos = 0;
   while (pos < format.size()) {
     size_t open = format.find("${", pos);
@@ -51,11 +52,11 @@ Result<TableName> Router::route(const ChangeEvent& event) const {
     if (part.text == "source.schema") value = &event.source.schema;
     if (part.text == "source.table") value = &event.source.table;
     if (value == nullptr || value->empty()) {
-      return Error::record("no_table_name", "table.name.format needs ${" + part.text + "}, which this event lacks");
+      return Error::record("no_table_name", key_ + " needs ${" + part.text + "}, which this event lacks");
     }
     for (char c : *value) table += c == '.' ? '_' : c;
   }
-  if (table.empty()) return Error::record("no_table_name", "table.name.format produced an empty table name");
+  if (table.empty()) return Error::record("no_table_name", key_ + " produced an empty table name");
   return TableName{schema, table};
 }
 

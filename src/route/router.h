@@ -19,8 +19,8 @@ class Router {
   // `key`, the configuration key the format came from.
   static Result<Router> create(const std::string& format, std::string_view key = "table.name.format");
 
-  // The table of `event`. kRecord error when a placeholder has no value for it
-  // (for example ${source.table} on an event without a source block).
+  // The table of `event`. kRecord error, naming the key, when a placeholder has
+  // no value for it (for example ${source.table} on an event without a source block).
   Result<TableName> route(const ChangeEvent& event) const;
 
  private:
@@ -29,6 +29,7 @@ class Router {
     std::string text;  // literal text, or the placeholder name
   };
   std::vector<Part> parts_;
+  std::string key_;  // the configuration key of the format, for messages
 };
 
 }  // namespace sluice

@@ -41,6 +41,8 @@ TEST(TableRoutes, HistoryAndChangelogBesideTheReplicaAreNotCounted) {
   auto lacking = routes->targets_of(event_on("db.inv.orders", ""), targets);
   ASSERT_FALSE(lacking);
   EXPECT_EQ(lacking.error().error_class, ErrorClass::kRecord);
+  EXPECT_NE(lacking.error().message.find("history.table.name.format needs ${source.table}"), std::string::npos)
+      << lacking.error().message;
 }
 
 TEST(TableRoutes, InsertModeNamesTheModeOfTheTableNameFormatTable) {
