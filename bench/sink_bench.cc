@@ -179,6 +179,34 @@ void BM_PlainCopyOfFinalRows(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(w.final_rows.size()), benchmark::Counter::kIsRate);
 }
 
+// The same events into a history table (0), a changelog table (1), and an
+// upserted replica with a history table beside it (2).
+void BM_PostgresSinkApplyHistory(benchmark::State& state) {
+  Workload& w = workload();
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string url = testing::postgres().create_database(testing::unique_name("sink_bench_history"));
+    SinkConfig config;
+    if (state.range(0) == 0) config.insert_mode = InsertMode::kHistory;
+    if (state.range(0) == 1) config.insert_mode = InsertMode::kChangelog;
+    if (state.range(0) == 2) config.history_table_name_format = "${topic}_history";
+    auto sink = pg::PostgresSink::open({url, "", ""}, config, "bench");
+    if (!sink) {
+      state.SkipWithError(sink.error().message.c_str());
+      return;
+    }
+    state.ResumeTiming();
+    for (const Batch& batch : w.batches) {
+      auto stats = (*sink)->apply(batch, [](std::span<const SinkReject>) { return Status{}; });
+      if (!stats) {
+        state.SkipWithError(stats.error().message.c_str());
+        return;
+      }
+    }
+  }
+  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(kEvents), benchmark::Counter::kIsRate);
+}
+
 BENCHMARK(BM_PostgresSinkApply)
     ->ArgName("guard")
     ->Arg(0)
@@ -187,6 +215,14 @@ BENCHMARK(BM_PostgresSinkApply)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_PlainCopyOfFinalRows)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PostgresSinkApplyHistory)
+    ->ArgName("mode")
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -15,7 +15,9 @@
 
 namespace sluice {
 
-enum class InsertMode { kInsert, kUpsert, kUpdate };
+// kHistory keeps every version of each row (SCD type 2) and kChangelog appends
+// every event; see README "History and changelog tables".
+enum class InsertMode { kInsert, kUpsert, kUpdate, kHistory, kChangelog };
 enum class DeleteMode { kHard, kSoft };
 enum class NanosHandling { kReject, kTruncate };
 enum class PrimaryKeyMode { kRecordKey, kRecordValue, kKafka, kNone };
@@ -46,6 +48,12 @@ struct SinkConfig {
   PrimaryKeyMode primary_key_mode = PrimaryKeyMode::kRecordKey;
   std::vector<std::string> primary_key_fields;  // for record_value (and record_key subsets)
   std::string table_name_format = "${topic}";
+  // `history.table.name.format` / `changelog.table.name.format`: when set (same
+  // placeholders as table_name_format), every event is also written into that
+  // table as a history version / changelog row, in the same transaction as
+  // its table.name.format table. Empty: off.
+  std::string history_table_name_format;
+  std::string changelog_table_name_format;
   SchemaEvolution schema_evolution = SchemaEvolution::kBasic;
   bool truncate_enabled = false;
   // `topic:field` entries; empty topic part ("*:f" or "f") applies to every topic.

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "sinks/postgres/connection.h"
 
@@ -80,8 +81,10 @@ std::optional<std::string> literal_schema(const std::string& format) {
   return schema;
 }
 
-void check_create_privilege(PGconn* conn, const Config& config, std::vector<std::string>& problems) {
-  auto literal = literal_schema(config.sink.table_name_format);
+// Whether the role may create the tables of `format` (configuration key `key`).
+void check_create_privilege(PGconn* conn, const std::string& format, const std::string& key,
+                            std::vector<std::string>& problems) {
+  auto literal = literal_schema(format);
   std::string schema = literal ? *literal : ask(conn, "SELECT current_schema()").value.value_or("");
   if (schema.empty()) {
     problems.push_back("connection.url: no schema to create tables in (the search_path names no existing schema); "
@@ -101,7 +104,7 @@ void check_create_privilege(PGconn* conn, const Config& config, std::vector<std:
   }
   Answer may = ask(conn, "SELECT has_database_privilege(current_user, current_database(), 'CREATE')");
   if (may.value != "t") {
-    problems.push_back("table.name.format: schema " + schema + " does not exist and role " +
+    problems.push_back(key + ": schema " + schema + " does not exist and role " +
                        ask(conn, "SELECT current_user").value.value_or("?") +
                        " may not create it (GRANT CREATE ON DATABASE, or create the schema)");
   }
@@ -173,7 +176,17 @@ std::vector<std::string> preflight_postgres(const Config& config, std::chrono::s
     return problems;
   }
   PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
-  if (config.sink.schema_evolution == SchemaEvolution::kBasic) check_create_privilege(conn.get(), config, problems);
+  if (config.sink.schema_evolution == SchemaEvolution::kBasic) {
+    check_create_privilege(conn.get(), config.sink.table_name_format, "table.name.format", problems);
+    // History and changelog tables in a schema of their own ("audit.${source.table}").
+    for (const auto& [format, key] :
+         {std::pair{&config.sink.history_table_name_format, "history.table.name.format"},
+          std::pair{&config.sink.changelog_table_name_format, "changelog.table.name.format"}}) {
+      auto schema = literal_schema(*format);
+      if (format->empty() || !schema || *schema == literal_schema(config.sink.table_name_format)) continue;
+      check_create_privilege(conn.get(), *format, key, problems);
+    }
+  }
   check_offsets_table(conn.get(), config, problems);
   return problems;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -11,6 +12,8 @@
 #include "decode/logical_types.h"
 #include "sinks/postgres/binary_copy_writer.h"
 #include "sinks/postgres/copy_writer.h"
+#include "sinks/postgres/history_plan.h"
+#include "sinks/postgres/history_writer.h"
 #include "sinks/postgres/sqlstate.h"
 #include "sinks/postgres/stale_guard.h"
 #include "sinks/postgres/table_plan.h"
@@ -102,8 +105,10 @@ class PostgresSink::Apply {
   };
   Status apply_entries(std::span<const size_t> entries, Tally& tally);
   // Applies the entries of one table: plan, stage by COPY, drop stale rows,
-  // then write set-wise.
-  Status apply_table(const TableName& table, std::span<const size_t> entries, Tally& tally);
+  // then write set-wise (history and changelog tables: history_writer.h).
+  Status apply_table(const TableTarget& target, std::span<const size_t> entries, Tally& tally);
+  // Applies the truncate `entry` to one of its tables.
+  Status apply_truncate(const TableTarget& target, size_t entry, Tally& tally);
 
   // The statements of one table's apply, once its plan meets the target schema.
   struct TableWrite {
@@ -133,7 +138,9 @@ class PostgresSink::Apply {
   // Writes one planned row's staging columns; a record error from write_value.
   Status write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write, const PlannedRow& row) const;
   // A record error for a value PostgreSQL would round (time.nanos.handling.mode = reject).
-  Status write_value(CopyValueWriter& writer, const WriteColumn& column, const ChangeEvent& event) const;
+  // `image`: the row image values come from (nullptr: none), for non-key columns.
+  Status write_value(CopyValueWriter& writer, const WriteColumn& column, const ChangeEvent& event,
+                     const Row* image) const;
   // The binary COPY types of the staging columns, or nullopt when one has none.
   std::optional<std::vector<BinaryType>> binary_columns(const TablePlan& plan, const TableWrite& write) const;
   // The stale-event guard, before the writes: drops staged rows older than
@@ -267,34 +274,50 @@ Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int
 
 Status PostgresSink::Apply::apply_entries(std::span<const size_t> entries, Tally& tally) {
   // Tables in order of first appearance; a truncate flushes what came before it.
-  std::vector<std::pair<TableName, std::vector<size_t>>> groups;
-  std::unordered_map<TableName, size_t> group_of;
+  std::vector<std::pair<TableTarget, std::vector<size_t>>> groups;
+  std::map<TableTarget, size_t> group_of;
+  // Writes into the extra history and changelog tables stand for no event of their own.
+  Tally uncounted;
   auto flush = [&]() -> Status {
-    for (auto& [table, list] : groups) {
-      if (Status s = apply_table(table, list, tally); !s) return s;
+    for (auto& [target, list] : groups) {
+      if (Status s = apply_table(target, list, target.counted ? tally : uncounted); !s) return s;
     }
     groups.clear();
     group_of.clear();
     return {};
   };
+  std::vector<TableTarget> targets;
   for (size_t index : entries) {
     const ChangeEvent& event = batch_.entries[index].event;
-    TableName table = target_of(event);
+    if (Status s = sink_.routes_.targets_of(event, targets); !s) return s;
     if (event.op == Op::kTruncate) {
       if (Status s = flush(); !s) return s;
-      auto schema = sink_.catalog_.find(table);
-      if (!schema) return schema.take_error();
-      if (schema->has_value()) {
-        if (Status s = exec("TRUNCATE " + quoted_table(table)); !s) return s;
+      for (const TableTarget& target : targets) {
+        if (Status s = apply_truncate(target, index, target.counted ? tally : uncounted); !s) return s;
       }
-      ++tally.applied;
       continue;
     }
-    auto [it, inserted] = group_of.try_emplace(table, groups.size());
-    if (inserted) groups.emplace_back(table, std::vector<size_t>{});
-    groups[it->second].second.push_back(index);
+    for (const TableTarget& target : targets) {
+      auto [it, inserted] = group_of.try_emplace(target, groups.size());
+      if (inserted) groups.emplace_back(target, std::vector<size_t>{});
+      groups[it->second].second.push_back(index);
+    }
   }
   return flush();
+}
+
+Status PostgresSink::Apply::apply_truncate(const TableTarget& target, size_t entry, Tally& tally) {
+  if (target.mode == TableMode::kChangelog) return apply_table(target, std::span<const size_t>(&entry, 1), tally);
+  ++tally.applied;
+  auto schema = sink_.catalog_.find(target.table);
+  if (!schema) return schema.take_error();
+  if (!schema->has_value()) return {};
+  if (target.mode == TableMode::kHistory) {
+    return HistoryWriter(connection(), config_.stale_guard_column)
+        .truncate(target.table, **schema, batch_.entries[entry].event,
+                  "sluice_truncated_" + std::to_string(++sink_.staging_counter_));
+  }
+  return exec("TRUNCATE " + quoted_table(target.table));
 }
 
 Result<TableSchema> PostgresSink::Apply::target_schema(const TableName& table, const TablePlan& plan) {
@@ -343,14 +366,15 @@ Status PostgresSink::Apply::resolve(const TableName& table, const TablePlan& pla
   return {};
 }
 
-Status PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn& c, const ChangeEvent& event) const {
+Status PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn& c, const ChangeEvent& event,
+                                        const Row* image) const {
   const Datum* value = nullptr;
   const Column* source = nullptr;
   if (c.key) {
     value = key_value(config_, event, c.name);
-  } else if (!is_delete(event) && event.after) {
-    value = event.after->find(c.name);
-    source = event.after->column(c.name);
+  } else if (image != nullptr) {
+    value = image->find(c.name);
+    source = image->column(c.name);
   }
   if (value == nullptr || value->null) {
     writer.null();
@@ -479,7 +503,12 @@ std::optional<std::vector<BinaryType>> PostgresSink::Apply::binary_columns(const
 Status PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write,
                                       const PlannedRow& row) const {
   const ChangeEvent& event = batch_.entries[row.entry].event;
-  writer.text(is_delete(event) ? "d" : "u");
+  const bool remove = is_delete(event);
+  const Row* image = nullptr;  // where non-key values come from
+  if (row.before_image ? event.before.has_value() : !remove && event.after.has_value()) {
+    image = row.before_image ? &*event.before : &*event.after;
+  }
+  writer.text(remove ? "d" : "u");
   if (plan.guarded) writer.bytes(row.key);
   for (const WriteColumn& c : write.written) {
     switch (c.kind) {
@@ -496,8 +525,12 @@ Status PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& 
           writer.null();
         }
         break;
+      case WriteColumn::Kind::kOpLetter: writer.text(to_string(event.op)); break;
+      case WriteColumn::Kind::kSourceTime: writer.text(timestamp_text(event_time_ms(event))); break;
+      case WriteColumn::Kind::kValidTo: writer.null(); break;
+      case WriteColumn::Kind::kIsCurrent: writer.text("false"); break;
       case WriteColumn::Kind::kValue:
-        if (Status s = write_value(writer, c, event); !s) return s;
+        if (Status s = write_value(writer, c, event, image); !s) return s;
         break;
     }
   }
@@ -669,8 +702,11 @@ Status PostgresSink::Apply::write_deletes(const TablePlan& plan, TableWrite& wri
               prefix + ")");
 }
 
-Status PostgresSink::Apply::apply_table(const TableName& table, std::span<const size_t> entries, Tally& tally) {
-  TablePlan plan = plan_table(config_, batch_, entries);
+Status PostgresSink::Apply::apply_table(const TableTarget& target, std::span<const size_t> entries, Tally& tally) {
+  const TableName& table = target.table;
+  TablePlan plan = target.mode == TableMode::kHistory     ? plan_history(config_, batch_, entries)
+                   : target.mode == TableMode::kChangelog ? plan_changelog(config_, batch_, entries)
+                                                          : plan_table(config_, batch_, entries);
   tally.applied += plan.applied;
   tally.skipped += plan.skipped;
   tally.stale += plan.stale;
@@ -680,6 +716,13 @@ Status PostgresSink::Apply::apply_table(const TableName& table, std::span<const 
   TableWrite write;
   if (Status s = resolve(table, plan, *schema, write); !s) return s;
   if (Status s = stage(plan, write); !s) return s;
+  if (target.mode != TableMode::kReplica) {
+    StagedWrite staged{table, write.target, write.staging, write.column_list, write.written, schema->primary_key};
+    HistoryWriter history(connection(), config_.stale_guard_column);
+    Status s = target.mode == TableMode::kHistory ? history.write_versions(plan, staged)
+                                                  : history.write_changelog(plan, staged);
+    return s;
+  }
   if (plan.guarded) {
     if (Status s = drop_stale(plan, write, tally); !s) return s;
   }
@@ -753,7 +796,10 @@ PostgresSink::PostgresSink(ConnectionConfig connection, SinkConfig sink, std::st
 
 Result<std::unique_ptr<PostgresSink>> PostgresSink::open(const ConnectionConfig& connection, const SinkConfig& sink,
                                                          std::string consumer_group) {
+  auto routes = TableRoutes::create(sink);
+  if (!routes) return routes.take_error();
   std::unique_ptr<PostgresSink> out(new PostgresSink(connection, sink, std::move(consumer_group)));
+  out->routes_ = std::move(*routes);
   if (Status s = out->ensure_connected(); !s) return s.take_error();
   return out;
 }

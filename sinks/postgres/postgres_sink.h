@@ -6,7 +6,9 @@
 // isolated by rolling back to a savepoint and bisecting the batch, and comes
 // back in ApplyStats::rejects. With the stale-event guard (stale_guard.h), an
 // event older than what its row already holds is skipped and counted in
-// ApplyStats::stale. Used by one thread at a time.
+// ApplyStats::stale. History (SCD type 2) and changelog tables, as insert.mode
+// or beside the replica (table_routes.h), keep every event instead
+// (history_writer.h). Used by one thread at a time.
 #pragma once
 
 #include <map>
@@ -19,6 +21,7 @@
 #include "sinks/postgres/offsets_store.h"
 #include "sinks/postgres/stale_guard.h"
 #include "sinks/postgres/table_catalog.h"
+#include "sinks/postgres/table_routes.h"
 #include "sluice/config.h"
 #include "sluice/sink.h"
 
@@ -59,6 +62,7 @@ class PostgresSink final : public Sink {
   SinkConfig config_;
   OffsetsStore offsets_;
   StaleGuard guard_;
+  TableRoutes routes_;  // set by open()
   std::unique_ptr<Connection> connection_;
   TableCatalog catalog_{nullptr};
   // Temporary staging tables of this session by shape (target, columns and

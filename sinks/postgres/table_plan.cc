@@ -11,26 +11,17 @@ bool topic_matches(const std::string& pattern, const std::string& topic) {
   return pattern.empty() || pattern == "*" || pattern == topic;
 }
 
-// Builds the column list of a plan: each name once, in order of first use.
-class ColumnList {
- public:
-  explicit ColumnList(std::vector<WriteColumn>& columns) : columns_(columns) {}
+}  // namespace
 
-  void add(const std::string& name, const Column& source, WriteColumn::Kind kind, bool key) {
-    auto [it, inserted] = index_.try_emplace(name, columns_.size());
-    if (inserted) {
-      columns_.push_back(WriteColumn{name, source, kind, key, nullptr});
-    } else if (key) {
-      columns_[it->second].key = true;
-    }
+void ColumnList::add(const std::string& name, const Column& source, WriteColumn::Kind kind, bool key) {
+  auto [it, inserted] = index_.try_emplace(name, columns_.size());
+  if (inserted) {
+    columns_.push_back(WriteColumn{name, source, kind, key, nullptr});
+  } else if (key) {
+    columns_[it->second].key = true;
   }
+}
 
- private:
-  std::vector<WriteColumn>& columns_;
-  std::unordered_map<std::string, size_t> index_;
-};
-
-// The source column of key column `name`: from the record key or a row image.
 Column key_source(const ChangeEvent& event, const std::string& name) {
   for (const auto* row : {&event.key, &event.after, &event.before}) {
     if (*row && (*row)->schema) {
@@ -39,8 +30,6 @@ Column key_source(const ChangeEvent& event, const std::string& name) {
   }
   return Column{name};
 }
-
-}  // namespace
 
 bool is_delete(const ChangeEvent& event) { return event.tombstone || event.op == Op::kDelete; }
 

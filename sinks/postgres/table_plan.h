@@ -57,21 +57,44 @@ struct WriteColumn {
     kOffsetMeta,
     kDeletedFlag,
     kDeletedTime,
-    kPosition,  // the stale-event guard's source position
+    kPosition,    // the stale-event guard's source position (history tables: the version's)
+    kOpLetter,    // the event's op: c, r, u, d, t (history and changelog tables)
+    kSourceTime,  // the source commit time (history: __valid_from; changelog: __source_ts)
+    kValidTo,     // history: NULL when staged; the validity step sets it
+    kIsCurrent,   // history: false when staged; the validity step sets it
   } kind = Kind::kValue;
   bool key = false;
   const TableColumn* target = nullptr;  // set once the target schema is known
 };
 
+// Builds the column list of a plan: each name once, in order of first use; a
+// column added again as a key becomes a key.
+class ColumnList {
+ public:
+  explicit ColumnList(std::vector<WriteColumn>& columns) : columns_(columns) {}
+
+  void add(const std::string& name, const Column& source, WriteColumn::Kind kind, bool key);
+
+ private:
+  std::vector<WriteColumn>& columns_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+// The source column of key column `name`: from the record key or a row image.
+Column key_source(const ChangeEvent& event, const std::string& name);
+
 // One row the plan writes: the event that wins for its key.
 struct PlannedRow {
   size_t entry = 0;      // index into Batch::entries
-  std::string key;       // the row key's identity (guarded only): length-prefixed key texts
-  std::string position;  // encoded source position (guarded only)
-  size_t folded = 1;     // events this row stands for (guarded only)
+  std::string key;       // the row key's identity (guarded and history only): length-prefixed key texts
+  std::string position;  // encoded source position (guarded, history: version_position(), changelog)
+  size_t folded = 1;     // events this row stands for (guarded and history only)
   // delete.mode = soft: a delete after a write of the same batch keeps that
   // write's values and marks the row deleted (an UPDATE would find no row).
+  // History tables: the row is a deletion version (__deleted).
   bool soft_deleted = false;
+  // History and changelog tables: a delete writes its before image.
+  bool before_image = false;
 };
 
 struct TablePlan {

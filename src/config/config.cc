@@ -289,6 +289,28 @@ Result<Config> build(const RawSettings& raw) {
   if (config.sink.primary_key_mode == PrimaryKeyMode::kRecordValue && config.sink.primary_key_fields.empty()) {
     problems.push_back("primary.key.fields: required when primary.key.mode = record_value");
   }
+  const bool keyed = config.sink.primary_key_mode == PrimaryKeyMode::kRecordKey ||
+                     config.sink.primary_key_mode == PrimaryKeyMode::kRecordValue;
+  if (config.sink.insert_mode == InsertMode::kHistory && !keyed) {
+    problems.push_back("insert.mode: history keeps versions per key and needs primary.key.mode = record_key or "
+                       "record_value");
+  }
+  if (!config.sink.history_table_name_format.empty() && !keyed) {
+    problems.push_back("history.table.name.format: history tables keep versions per key and need "
+                       "primary.key.mode = record_key or record_value");
+  }
+  for (const auto& [key, format] : {std::pair<std::string, const std::string*>{"history.table.name.format",
+                                                                                &config.sink.history_table_name_format},
+                                    {"changelog.table.name.format", &config.sink.changelog_table_name_format}}) {
+    if (*format == config.sink.table_name_format) {
+      problems.push_back(key + ": same as table.name.format; the " + key.substr(0, key.find('.')) +
+                         " needs a table of its own");
+    }
+  }
+  if (!config.sink.history_table_name_format.empty() &&
+      config.sink.history_table_name_format == config.sink.changelog_table_name_format) {
+    problems.push_back("changelog.table.name.format: same as history.table.name.format; each needs a table of its own");
+  }
   if (config.errors.retry_backoff_max < config.errors.retry_backoff_initial) {
     problems.push_back("errors.retry.delay.max.ms: smaller than errors.retry.backoff.initial.ms");
   }

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "sluice/identifier.h"
+#include "route/router.h"
 
 namespace sluice::config {
 namespace {
@@ -96,6 +97,16 @@ std::optional<std::string> parse_identifier(const std::string& value, std::strin
   return std::nullopt;
 }
 
+// An optional table name format: empty, or one the router accepts.
+std::optional<std::string> check_table_format(const std::string& value, std::string_view key) {
+  if (value.empty()) return std::nullopt;
+  auto router = Router::create(value, key);
+  if (router) return std::nullopt;
+  std::string message = router.error().message;
+  if (message.rfind(std::string(key) + ": ", 0) == 0) message.erase(0, key.size() + 2);
+  return message;
+}
+
 std::vector<KeySpec> build_specs() {
   using C = Config;
   using R = std::optional<std::string>;
@@ -125,11 +136,13 @@ std::vector<KeySpec> build_specs() {
                  c.connection.password = v;
                  return std::nullopt;
                }});
-  s.push_back({"insert.mode", "upsert", false, "insert, upsert or update",
+  s.push_back({"insert.mode", "upsert", false,
+               "insert, upsert, update, history (every version, SCD type 2) or changelog (every event)",
                [](C& c, const std::string& v) -> R {
                  return parse_enum(v, c.sink.insert_mode,
                                    {{"insert", InsertMode::kInsert}, {"upsert", InsertMode::kUpsert},
-                                    {"update", InsertMode::kUpdate}});
+                                    {"update", InsertMode::kUpdate}, {"history", InsertMode::kHistory},
+                                    {"changelog", InsertMode::kChangelog}});
                }});
   s.push_back({"delete.enabled", "true", false, "apply deletes and tombstones",
                [](C& c, const std::string& v) -> R { return parse_bool(v, c.sink.delete_enabled); }});
@@ -168,6 +181,21 @@ std::vector<KeySpec> build_specs() {
                    if (auto problem = identifier_problem(table)) return "table " + *problem;
                  }
                  c.sink.table_name_format = v;
+                 return std::nullopt;
+               }});
+  s.push_back({"history.table.name.format", "", false,
+               "also write every event as a version into this history table (placeholders of table.name.format); "
+               "empty: off",
+               [](C& c, const std::string& v) -> R {
+                 if (auto error = check_table_format(v, "history.table.name.format")) return error;
+                 c.sink.history_table_name_format = v;
+                 return std::nullopt;
+               }});
+  s.push_back({"changelog.table.name.format", "", false,
+               "also append every event to this changelog table (placeholders of table.name.format); empty: off",
+               [](C& c, const std::string& v) -> R {
+                 if (auto error = check_table_format(v, "changelog.table.name.format")) return error;
+                 c.sink.changelog_table_name_format = v;
                  return std::nullopt;
                }});
   s.push_back({"schema.evolution", "basic", false, "none, or basic (create tables, add and widen columns)",

@@ -2,8 +2,10 @@
 
 namespace sluice {
 
-Result<Router> Router::create(const std::string& format) {
+Result<Router> Router::create(const std::string& format, std::string_view key) {
   Router router;
+  const std::string name_of_key(key);
+  router.key_ = name_of_key;
   size_t pos = 0;
   while (pos < format.size()) {
     size_t open = format.find("${", pos);
@@ -14,17 +16,17 @@ Result<Router> Router::create(const std::string& format) {
     if (open > pos) router.parts_.push_back({false, format.substr(pos, open - pos)});
     size_t close = format.find('}', open);
     if (close == std::string::npos) {
-      return Error::fatal("bad_configuration", "table.name.format: unclosed ${ in '" + format + "'");
+      return Error::fatal("bad_configuration", name_of_key + ": unclosed ${ in '" + format + "'");
     }
     std::string name = format.substr(open + 2, close - open - 2);
     if (name != "topic" && name != "source.db" && name != "source.schema" && name != "source.table") {
-      return Error::fatal("bad_configuration", "table.name.format: unknown placeholder ${" + name +
+      return Error::fatal("bad_configuration", name_of_key + ": unknown placeholder ${" + name +
                                                    "} (use ${topic}, ${source.db}, ${source.schema}, ${source.table})");
     }
     router.parts_.push_back({true, name});
     pos = close + 1;
   }
-  if (router.parts_.empty()) return Error::fatal("bad_configuration", "table.name.format: must not be empty");
+  if (router.parts_.empty()) return Error::fatal("bad_configuration", name_of_key + ": must not be empty");
   return router;
 }
 
@@ -50,11 +52,11 @@ Result<TableName> Router::route(const ChangeEvent& event) const {
     if (part.text == "source.schema") value = &event.source.schema;
     if (part.text == "source.table") value = &event.source.table;
     if (value == nullptr || value->empty()) {
-      return Error::record("no_table_name", "table.name.format needs ${" + part.text + "}, which this event lacks");
+      return Error::record("no_table_name", key_ + " needs ${" + part.text + "}, which this event lacks");
     }
     for (char c : *value) table += c == '.' ? '_' : c;
   }
-  if (table.empty()) return Error::record("no_table_name", "table.name.format produced an empty table name");
+  if (table.empty()) return Error::record("no_table_name", key_ + " produced an empty table name");
   return TableName{schema, table};
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "sluice/change_event.h"
 #include "sluice/result.h"
@@ -14,11 +15,12 @@ class Router {
   // `format` uses ${topic}, ${source.db}, ${source.schema}, ${source.table}.
   // Dots inside substituted values become '_' (as in the Debezium JDBC sink);
   // a literal dot in the format separates schema and table ("replica.${source.table}").
-  // Errors: an unknown placeholder (fatal, at start-up).
-  static Result<Router> create(const std::string& format);
+  // Errors: an unknown placeholder (fatal, at start-up); messages start with
+  // `key`, the configuration key the format came from.
+  static Result<Router> create(const std::string& format, std::string_view key = "table.name.format");
 
-  // The table of `event`. kRecord error when a placeholder has no value for it
-  // (for example ${source.table} on an event without a source block).
+  // The table of `event`. kRecord error, naming the key, when a placeholder has
+  // no value for it (for example ${source.table} on an event without a source block).
   Result<TableName> route(const ChangeEvent& event) const;
 
  private:
@@ -27,6 +29,7 @@ class Router {
     std::string text;  // literal text, or the placeholder name
   };
   std::vector<Part> parts_;
+  std::string key_;  // the configuration key of the format, for messages
 };
 
 }  // namespace sluice

@@ -515,6 +515,13 @@ TEST(CheckConfig, TheLeastPrivilegeRoleOfTheReadmeIsEnough) {
   EXPECT_NE(denied.output.find("offsets.table: table sluice_offsets does not exist and the role may not create it"),
             std::string::npos)
       << denied.output;
+  // A history table in a schema of its own needs CREATE on the database too.
+  RunResult no_history_schema = run_sluice("check-config", as_role + "history.table.name.format = audit.${topic}\n");
+  EXPECT_EQ(no_history_schema.exit_code, 1) << no_history_schema.output;
+  EXPECT_NE(no_history_schema.output.find("history.table.name.format: schema audit does not exist and role " + role +
+                                          " may not create it"),
+            std::string::npos)
+      << no_history_schema.output;
 
   // The grants README.md documents. The table exists already and belongs to
   // another role, so (as README says) its owner adds the stale-event guard's

@@ -71,6 +71,35 @@ TEST(Config, NanosHandlingRejectsByDefault) {
       << bad.error().message;
 }
 
+TEST(Config, HistoryAndChangelogKeys) {
+  auto config = parse_config_text(std::string(kMinimal) +
+                                  "insert.mode = history\n"
+                                  "changelog.table.name.format = audit.${source.table}_log\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->sink.insert_mode, InsertMode::kHistory);
+  EXPECT_EQ(config->sink.changelog_table_name_format, "audit.${source.table}_log");
+  EXPECT_TRUE(config->sink.history_table_name_format.empty());
+
+  config = parse_config_text(std::string(kMinimal) + "insert.mode = changelog\nprimary.key.mode = kafka\n"
+                                                     "history.table.name.format = ${topic}_history\n");
+  ASSERT_FALSE(config);
+  std::string message = config.error().message;
+  EXPECT_NE(message.find("history.table.name.format: history tables keep versions per key and need "
+                         "primary.key.mode = record_key or record_value"),
+            std::string::npos)
+      << message;
+
+  config = parse_config_text(std::string(kMinimal) +
+                             "insert.mode = history\nprimary.key.mode = none\n"
+                             "changelog.table.name.format = ${topic}_log_${bad}\n"
+                             "history.table.name.format = ${topic}\n");
+  ASSERT_FALSE(config);
+  message = config.error().message;
+  EXPECT_NE(message.find("insert.mode: history keeps versions per key"), std::string::npos) << message;
+  EXPECT_NE(message.find("changelog.table.name.format: unknown placeholder ${bad}"), std::string::npos) << message;
+  EXPECT_NE(message.find("history.table.name.format: same as table.name.format"), std::string::npos) << message;
+}
+
 TEST(Config, GuardAndReplayKeysHaveDefaultsAndChecks) {
   auto config = parse_config_text(kMinimal);
   ASSERT_TRUE(config) << config.error().message;
