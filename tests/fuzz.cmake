@@ -19,7 +19,8 @@ if(SLUICE_FUZZ AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
 
   sluice_add_fuzz_target(fuzz_config
     SOURCES unit/config/config_fuzz.cc ${PROJECT_SOURCE_DIR}/src/config/config.cc
-            ${PROJECT_SOURCE_DIR}/src/config/config_keys.cc ${PROJECT_SOURCE_DIR}/src/core/change_event.cc)
+            ${PROJECT_SOURCE_DIR}/src/config/config_keys.cc ${PROJECT_SOURCE_DIR}/src/core/change_event.cc
+            ${PROJECT_SOURCE_DIR}/src/core/identifier.cc ${PROJECT_SOURCE_DIR}/src/route/router.cc)
   sluice_add_fuzz_target(fuzz_rule
     SOURCES unit/validate/rule_fuzz.cc ${PROJECT_SOURCE_DIR}/src/validate/rule.cc
             ${PROJECT_SOURCE_DIR}/src/validate/decimal_text.cc ${PROJECT_SOURCE_DIR}/src/core/change_event.cc
