@@ -13,6 +13,8 @@
 #include <signal.h>
 
 #include <fstream>
+#include <csignal>
+#include <random>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -189,6 +191,33 @@ TEST_F(OutageTest, PostgresStoppedImmediatelyMidRunAndStartedAgain) {
   postgres().start();
   expect_exact_outcome({process.get()}, "PostgreSQL stopped (immediate) and started");
   EXPECT_NE(process->log().find("retrying"), std::string::npos) << process->log();
+}
+
+// kill -9 at three random points of the run, restarting each time: every
+// restart resumes from the stored offsets, and the audit trigger (installed
+// before the first kill) sees no event committed twice.
+TEST_F(OutageTest, KilledThreeTimesAtRandomPointsAndRestartedEachTime) {
+  const int64_t events = static_cast<int64_t>(workload_->records().size());
+  std::mt19937 random(static_cast<uint32_t>(std::hash<std::string>{}(name_)));
+  std::vector<int64_t> points;
+  for (double base : {0.15, 0.4, 0.65}) {
+    points.push_back(static_cast<int64_t>(events * (base + std::uniform_real_distribution<double>(0, 0.15)(random))));
+  }
+  std::cout << "kill points (events committed): " << points[0] << ", " << points[1] << ", " << points[2] << "\n";
+  for (size_t i = 0; i < points.size(); ++i) {
+    auto process = start("_killed" + std::to_string(i));
+    if (i == 0) {
+      wait_for_progress(*process, points[i]);
+    } else {
+      wait_until_committed(*process, points[i]);
+    }
+    if (HasFatalFailure()) return;
+    process->send_signal(SIGKILL);
+    ASSERT_EQ(process->wait(30s), std::optional<int>(128 + SIGKILL));
+  }
+  ASSERT_LT(committed_events(), events) << "killed before the end";
+  auto last = start("_last");
+  expect_exact_outcome({last.get()}, "kill -9 three times at random points, restarted each time", 4);
 }
 
 TEST_F(OutageTest, BrokerDownMidRunAndUpAgain) {
