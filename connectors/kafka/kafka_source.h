@@ -3,11 +3,13 @@
 // offsets stored with the rows (PostgreSQL), and tells its listener before a
 // partition is taken away so in-flight work is committed or abandoned, never
 // committed later by a consumer that no longer owns it.
-// pause_all() is soft at first: poll() keeps serving the group and moves what
-// librdkafka already fetched into a bounded hold, returned first after
-// resume_all(); only when the hold is full are the partitions paused in
-// librdkafka, which drops its prefetched records and fetches them again on
-// resume. Short pauses (one batch being applied) therefore cost no refetch.
+// pause_all() is soft at first. For a short pause (one batch being applied)
+// poll() only serves the group: librdkafka's own queue bound
+// (queued.max.messages.kbytes) stops it fetching, and what it prefetched stays
+// valid. A longer pause moves the prefetched records into a bounded hold,
+// returned first after resume_all(); only when the hold is full are the
+// partitions paused in librdkafka, which drops its prefetched records and
+// fetches them again on resume.
 // Driven by one thread (poll() and the rebalance callbacks run on it);
 // commit() may be called from another.
 #pragma once
@@ -69,6 +71,8 @@ class KafkaSource final : public Source {
 
   // Records held while paused before the partitions are paused in librdkafka.
   static constexpr size_t kMaxHeldBytes = 32u << 20;
+  // Pauses shorter than this leave the prefetched records in librdkafka.
+  static constexpr std::chrono::milliseconds kShortPause{2000};
 
   explicit KafkaSource(PartitionListener& listener) : listener_(listener) {}
   // The next record, nullopt when none came within `wait_ms`.
@@ -82,6 +86,7 @@ class KafkaSource final : public Source {
   PartitionListener& listener_;
   std::set<TopicPartition> assigned_;
   bool paused_ = false;           // the pipeline asked to pause
+  std::chrono::steady_clock::time_point paused_since_;
   bool fetching_paused_ = false;  // and the partitions are paused in librdkafka
   std::deque<RawRecord> held_;    // fetched while paused, delivered first on resume
   size_t held_bytes_ = 0;

@@ -110,7 +110,8 @@ Status Pipeline::run(bool until_caught_up) {
 
     // Backpressure: while the apply side is behind, keep serving the group
     // (poll) but stop fetching.
-    if (queue_full || in_flight_bytes_ > config_.pipeline.max_in_flight_bytes) {
+    bool behind = queue_full || in_flight_bytes_ > config_.pipeline.max_in_flight_bytes;
+    if (behind) {
       source_->pause_all();
     } else {
       source_->resume_all();
@@ -161,6 +162,7 @@ Status Pipeline::run(bool until_caught_up) {
       }
     }
 
+    if (behind) wait_for_room();
     if (Clock::now() - lag_published_ >= kLagInterval) publish_lag();
 
     if (until_caught_up && open_.empty() && overflow_.empty() && Clock::now() - last_check >= kCaughtUpCheckInterval) {
@@ -334,6 +336,14 @@ bool Pipeline::hand_off(Batch batch) {
   lock.unlock();
   changed_.notify_all();
   return true;
+}
+
+void Pipeline::wait_for_room() {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+    return fatal_.has_value() || stop_requested_ ||
+           (!queued_ && in_flight_bytes_ <= config_.pipeline.max_in_flight_bytes);
+  });
 }
 
 void Pipeline::wait_until_applied() {

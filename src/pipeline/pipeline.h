@@ -106,6 +106,9 @@ class Pipeline final : public PartitionListener {
   Batch close_open_batch();
   // Hands `batch` to the apply thread, waiting for room. False when stopping hard.
   bool hand_off(Batch batch);
+  // While the apply side is behind: until it takes the queued batch or frees
+  // room in flight, at most 100 ms (the caller then serves the group again).
+  void wait_for_room();
   void wait_until_applied();
   bool caught_up();
   void deliver_commits();

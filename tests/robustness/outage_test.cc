@@ -265,15 +265,23 @@ TEST_F(OutageTest, DeadLetterTopicNotWritableMidRunAndWritableAgain) {
 // and leaves. Each change moves partitions between instances (revoke, assign,
 // seek to the offsets stored with the rows); together they must apply every
 // event exactly once. Batches of 100 events keep the run long enough for
-// every change to happen before the end. The instances run as services and are
-// stopped once the stored offsets reach the end offsets: with --until-caught-up
-// each would exit once its own partitions are drained, even while partitions
-// of a member that left are still on their way to it.
+// every change to happen before the end, and while the members change, a
+// statement trigger makes each write of the target take 100 ms more, so that
+// how fast sluice is does not decide whether the changes fall mid-run. The
+// instances run as services and are stopped once the stored offsets reach the
+// end offsets: with --until-caught-up each would exit once its own partitions
+// are drained, even while partitions of a member that left are still on their
+// way to it.
 TEST_F(OutageTest, InstancesJoinAndLeaveMidRun) {
   const auto total = static_cast<int64_t>(workload_->records().size());
   const std::vector<std::string> small_batches = {"--set", "batch.size=100"};
   auto first = start("_first", small_batches, /*service=*/true);
   wait_for_progress(*first, total / 10);
+  query(database_url_,
+        "CREATE FUNCTION slow_apply() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.1); RETURN NULL; END $$;"
+        "CREATE TRIGGER slow_apply AFTER INSERT OR UPDATE OR DELETE ON orders "
+        "FOR EACH STATEMENT EXECUTE FUNCTION slow_apply()");
   auto second = start("_second", small_batches, /*service=*/true);
   wait_for_log(*second, "assigned");
   auto third = start("_third", small_batches, /*service=*/true);
@@ -285,6 +293,7 @@ TEST_F(OutageTest, InstancesJoinAndLeaveMidRun) {
   EXPECT_LT(committed_events(), total) << "the first left before the end";
   EXPECT_NE(first->log().find("assigned"), first->log().rfind("assigned"))
       << "the first gave partitions to the others before it left\n" << first->log();
+  query(database_url_, "DROP TRIGGER slow_apply ON orders");
   auto deadline = std::chrono::steady_clock::now() + 300s;
   while (stored_offsets() != end_offsets_ && std::chrono::steady_clock::now() < deadline) {
     ASSERT_FALSE(second->wait(0ms).has_value()) << second->log();
