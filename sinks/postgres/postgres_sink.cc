@@ -145,8 +145,9 @@ class PostgresSink::Apply {
   std::optional<std::vector<BinaryType>> binary_columns(const TablePlan& plan, const TableWrite& write) const;
   // The stale-event guard, before the writes: drops staged rows older than
   // the delete that removed their row (and, for insert.mode = insert, older
-  // than the row), counting their events as stale. Rows older than the target
-  // row are skipped by the writes themselves (drop_skipped_as_stale).
+  // than the row), counting their events as stale, and forgets the deletions
+  // of the rows about to be written again. Rows older than the target row are
+  // skipped by the writes themselves (drop_skipped_as_stale).
   Status drop_stale(const TablePlan& plan, TableWrite& write, Tally& tally);
   // After a write of staged rows of `op` ("u" or "d") that changed `affected`
   // rows: drops and counts the staged rows it skipped as stale.
@@ -586,13 +587,25 @@ Status PostgresSink::Apply::drop_stale(const TablePlan& plan, TableWrite& write,
   if (!known) return known.take_error();
   write.deletes_known = std::string_view(PQgetvalue(known->get(), 0, 0)) == "t";
   if (write.deletes_known) {
-    // Rows older than their recorded deletion: writing them would bring the row back.
-    auto dropped = drop_stale_staged(plan, write, sink_.guard_.deletes_table() + " AS d",
-                                     "d.table_name = " + write.table_literal + " AND d.row_key = s." +
-                                         quote_identifier(kKeyColumn) + " AND " +
-                                         StaleGuard::newer_sql("d.position", "s." + position));
-    if (!dropped) return dropped.take_error();
-    stale += *dropped;
+    // One join of the staged rows with the deletes table: rows older than
+    // their recorded deletion are dropped (writing them would bring the row
+    // back), and the deletions of rows written again are forgotten.
+    const std::string key = quote_identifier(kKeyColumn);
+    const std::string deletes = sink_.guard_.deletes_table();
+    std::string sql = "WITH hit AS MATERIALIZED (SELECT s.ctid AS staged, s." + key + " AS row_key, s." +
+                      quote_identifier(kOpColumn) + " AS op, coalesce(" +
+                      StaleGuard::newer_sql("d.position", "s." + position) + ", false) AS stale FROM " +
+                      write.staging + " AS s JOIN " + deletes + " AS d ON d.table_name = " + write.table_literal +
+                      " AND d.row_key = s." + key + ")";
+    if (config_.insert_mode != InsertMode::kUpdate && write.upserts > 0) {
+      sql += ", forgotten AS (DELETE FROM " + deletes + " AS d USING hit WHERE d.table_name = " + write.table_literal +
+             " AND d.row_key = hit.row_key AND hit.op = 'u' AND NOT hit.stale)";
+    }
+    sql += " DELETE FROM " + write.staging + " AS s USING hit WHERE s.ctid = hit.staged AND hit.stale RETURNING encode(s." +
+           key + ", 'hex'), s." + quote_identifier(kOpColumn);
+    auto removed = connection().exec(sql);
+    if (!removed) return removed.take_error();
+    stale += count_stale(plan, removed->get(), write);
   }
   tally.applied -= std::min(tally.applied, stale);
   tally.skipped += stale;
@@ -661,12 +674,6 @@ Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& wri
     if (!result) return result.take_error();
     const size_t affected = std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
     if (Status s = drop_skipped_as_stale(plan, write, "u", affected, tally); !s) return s;
-  }
-  // Rows written again forget their earlier deletion.
-  if (write.deletes_known && config_.insert_mode != InsertMode::kUpdate) {
-    return exec("DELETE FROM " + sink_.guard_.deletes_table() + " AS d USING " + write.staging + " AS s WHERE " + op +
-                " = 'u' AND d.table_name = " + write.table_literal + " AND d.row_key = s." +
-                quote_identifier(kKeyColumn));
   }
   return {};
 }
