@@ -537,58 +537,63 @@ bool Pipeline::back_off(std::chrono::milliseconds& delay) {
   return true;
 }
 
-Status Pipeline::send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects) {
+Status Pipeline::queue_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects) {
   if (parts_.dead_letters == nullptr) return Error::fatal("no_dead_letter_topic", "a record was rejected but no dead-letter topic is configured");
-  size_t sent = 0;
+  auto send = [&](const RawRecord& raw, const Reject& reject) -> Status {
+    if (auto status = parts_.dead_letters->send(raw, reject, attempt_of(raw)); !status) {
+      metrics_.dead_letter_failed();
+      return status;
+    }
+    ++dead_letters_queued_;
+    return {};
+  };
   if (sink_rejects.empty()) {
     for (const RejectedRecord& rejected : batch.rejects) {
-      if (auto status = parts_.dead_letters->send(rejected.raw, rejected.reject, attempt_of(rejected.raw)); !status) {
-        metrics_.dead_letter_failed();
-        return status;
-      }
-      ++sent;
+      if (Status status = send(rejected.raw, rejected.reject); !status) return status;
     }
   } else {
     for (const SinkReject& rejected : sink_rejects) {
-      const RawRecord& raw = batch.entries.at(rejected.entry_index).raw;
-      if (auto status = parts_.dead_letters->send(raw, rejected.reject, attempt_of(raw)); !status) {
-        metrics_.dead_letter_failed();
-        return status;
-      }
-      ++sent;
+      if (Status status = send(batch.entries.at(rejected.entry_index).raw, rejected.reject); !status) return status;
     }
   }
+  return {};
+}
+
+Status Pipeline::flush_dead_letters() {
+  size_t queued = std::exchange(dead_letters_queued_, 0);
   if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) {
     metrics_.dead_letter_failed();
     return status;
   }
-  counters_.dead_lettered.fetch_add(sent, std::memory_order_relaxed);
-  metrics_.dead_lettered(sent);
+  counters_.dead_lettered.fetch_add(queued, std::memory_order_relaxed);
+  metrics_.dead_lettered(queued);
   return {};
 }
 
 bool Pipeline::apply_batch(Batch& batch) {
   auto started = Clock::now();
-  // (1) Rejects of the batch are durable in the dead-letter topic.
-  std::chrono::milliseconds delay = config_.errors.retry_backoff_initial;
-  while (!batch.rejects.empty()) {
-    Status status = send_rejects(batch, {});
-    if (status) break;
-    if (status.error().error_class == ErrorClass::kFatal) {
-      fail(status.take_error());
-      return false;
-    }
+  // The batch's rejects must be durable in the dead-letter topic before its
+  // offsets commit. They are produced first and acknowledged just before
+  // COMMIT, so the produce overlaps the transaction; after a dead-letter
+  // failure they are made durable before the transaction, retried on their
+  // own, so an outage of the topic costs no transactions.
+  enum class Rejects { kUnsent, kQueued, kDurable };
+  Rejects rejects_state = batch.rejects.empty() ? Rejects::kDurable : Rejects::kUnsent;
+  bool dead_letters_failed = false;
+  std::chrono::milliseconds dead_letter_delay = config_.errors.retry_backoff_initial;
+  auto dead_letter_retry = [&](const Error& error) {
     counters_.transient_errors.fetch_add(1, std::memory_order_relaxed);
-    metrics_.transient_error("dead_letter", status.error());
+    metrics_.transient_error("dead_letter", error);
     if (uint64_t suppressed = 0; retry_warnings().allow(suppressed)) {
-      log()->warn("dead-letter topic not writable, retrying in {} ms: {}{}", delay.count(), status.error().message,
+      log()->warn("dead-letter topic not writable, retrying in {} ms: {}{}", dead_letter_delay.count(), error.message,
                   suppressed_note(suppressed));
     }
-    if (!back_off(delay)) return false;
-  }
+    return back_off(dead_letter_delay);
+  };
 
-  // (2) Rows and offsets in one transaction; rows the target refuses go to the
+  // Rows and offsets in one transaction; rows the target refuses go to the
   // dead-letter topic before COMMIT.
+  bool flush_failed = false;
   Sink::BeforeCommit before_commit = [&](std::span<const SinkReject> rejects) -> Status {
     {
       std::lock_guard lock(mutex_);
@@ -598,23 +603,55 @@ bool Pipeline::apply_batch(Batch& batch) {
         }
       }
     }
-    if (rejects.empty()) return {};
-    if (config_.errors.tolerance == ErrorsTolerance::kNone) {
+    if (!rejects.empty() && config_.errors.tolerance == ErrorsTolerance::kNone) {
       const SinkReject& first = rejects.front();
       return Error::fatal("rejected_with_errors_tolerance_none",
                           "sink rejected " + coordinates(batch.entries.at(first.entry_index).raw) + ": " +
                               first.reject.message + " (errors.tolerance = none)");
     }
-    return send_rejects(batch, rejects);
+    if (!rejects.empty()) {
+      if (Status status = queue_rejects(batch, rejects); !status) {
+        flush_failed = true;
+        return status;
+      }
+    }
+    if (rejects.empty() && rejects_state != Rejects::kQueued) return {};
+    if (Status status = flush_dead_letters(); !status) {
+      // Records not acknowledged were discarded: the retry sends them again.
+      if (rejects_state == Rejects::kQueued) rejects_state = Rejects::kUnsent;
+      flush_failed = true;
+      return status;
+    }
+    if (rejects_state == Rejects::kQueued) rejects_state = Rejects::kDurable;
+    return {};
   };
-  delay = config_.errors.retry_backoff_initial;
+  std::chrono::milliseconds delay = config_.errors.retry_backoff_initial;
   int failures = 0;  // transient failures of this batch's apply
   for (;;) {
     {
       std::lock_guard lock(mutex_);
       drop_lost(batch);
     }
+    if (rejects_state == Rejects::kUnsent && batch.rejects.empty()) rejects_state = Rejects::kDurable;
+    while (rejects_state == Rejects::kUnsent) {
+      Status status = queue_rejects(batch, {});
+      if (status) rejects_state = Rejects::kQueued;
+      if (status && dead_letters_failed) {
+        status = flush_dead_letters();
+        if (status) rejects_state = Rejects::kDurable;
+      }
+      if (status) break;
+      if (status.error().error_class == ErrorClass::kFatal) {
+        fail(status.take_error());
+        return false;
+      }
+      dead_letters_queued_ = 0;
+      rejects_state = Rejects::kUnsent;
+      dead_letters_failed = true;
+      if (!dead_letter_retry(status.error())) return false;
+    }
     Result<ApplyStats> applied = ApplyStats{};
+    flush_failed = false;
     {
       std::lock_guard sink_lock(sink_mutex_);
       applied = parts_.sink->apply(batch, before_commit);
@@ -638,6 +675,11 @@ bool Pipeline::apply_batch(Batch& batch) {
     if (applied.error().error_class != ErrorClass::kTransient) {
       fail(applied.take_error());
       return false;
+    }
+    if (flush_failed) {
+      dead_letters_failed = true;
+      if (!dead_letter_retry(applied.error())) return false;
+      continue;
     }
     if (applied.error().reason == "partitions_lost") continue;  // again at once, without them
     ++failures;

@@ -119,7 +119,10 @@ class Pipeline final : public PartitionListener {
   void apply_loop();
   // Applies one batch with retries; returns false when the pipeline must stop.
   bool apply_batch(Batch& batch);
-  Status send_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
+  // Produces the batch's rejects (or `sink_rejects`) to the dead-letter
+  // topic; flush_dead_letters() waits until every record queued is durable.
+  Status queue_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
+  Status flush_dead_letters();
   // Once a topic's offsets are stored with its rows, the group's committed
   // offset of a partition of it with none stored is not to be trusted: sluice
   // commits to the group only after storing, so the database has lost that
@@ -171,6 +174,7 @@ class Pipeline final : public PartitionListener {
 
   std::atomic<bool> stop_requested_{false};
   std::mutex sink_mutex_;  // the sink is used by one thread at a time
+  size_t dead_letters_queued_ = 0;  // apply thread: produced, not yet flushed
   std::thread apply_thread_;
 };
 
