@@ -80,10 +80,12 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
   if (RdKafka::ErrorCode code = source->consumer_->subscribe(subscription); code != RdKafka::ERR_NO_ERROR) {
     return kafka_error(code, "subscribing");
   }
+  source->kicker_ = std::thread([raw = source.get()] { raw->kicker_loop(); });
   return source;
 }
 
 KafkaSource::~KafkaSource() {
+  stop_kicker();
   if (consumer_ && !closed_) consumer_->close();
 }
 
@@ -215,7 +217,52 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
     if (!*record) break;
     records.push_back(std::move(**record));
   }
+  auto now = std::chrono::steady_clock::now();
+  if (records.size() == max_records) {
+    last_record_ = now;
+  } else if (now - last_record_ < kFlowWindow) {
+    if (!records.empty()) last_record_ = now;
+    kick_fetcher();
+  }
   return records;
+}
+
+void KafkaSource::kick_fetcher() {
+  auto now = std::chrono::steady_clock::now();
+  if (assigned_.empty() || now - last_kick_ < kKickInterval) return;
+  last_kick_ = now;
+  auto it = assigned_.begin();
+  std::advance(it, kick_turn_++ % assigned_.size());
+  {
+    std::lock_guard lock(kick_mutex_);
+    if (kick_) return;  // the last one is still on its way
+    kick_ = *it;
+  }
+  kick_changed_.notify_one();
+}
+
+void KafkaSource::kicker_loop() {
+  std::unique_lock lock(kick_mutex_);
+  for (;;) {
+    kick_changed_.wait(lock, [&] { return kicker_exit_ || kick_.has_value(); });
+    if (kicker_exit_) return;
+    TopicPartition tp = *kick_;
+    lock.unlock();
+    int64_t low = 0, high = 0;
+    // The answer does not matter; sending the request wakes the fetcher.
+    (void)consumer_->query_watermark_offsets(tp.topic, tp.partition.value, &low, &high, 1000);
+    lock.lock();
+    kick_.reset();
+  }
+}
+
+void KafkaSource::stop_kicker() {
+  {
+    std::lock_guard lock(kick_mutex_);
+    kicker_exit_ = true;
+  }
+  kick_changed_.notify_one();
+  if (kicker_.joinable()) kicker_.join();
 }
 
 Status KafkaSource::hold(std::chrono::milliseconds timeout) {
@@ -309,6 +356,7 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
 Status KafkaSource::close() {
   if (closed_) return {};
   closed_ = true;
+  stop_kicker();
   RdKafka::ErrorCode code = consumer_->close();
   if (code != RdKafka::ERR_NO_ERROR) return kafka_error(code, "leaving the consumer group");
   return {};

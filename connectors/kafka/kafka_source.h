@@ -10,6 +10,11 @@
 // returned first after resume_all(); only when the hold is full are the
 // partitions paused in librdkafka, which drops its prefetched records and
 // fetches them again on resume.
+// librdkafka 2.0.2 stops fetching while its queue is over
+// queued.max.messages.kbytes and then sleeps a fixed second before it looks
+// again, even when the queue empties sooner. When the consumer runs dry right
+// after records flowed, a kicker thread asks the broker for one partition's
+// watermarks: the request wakes the broker thread, which fetches again.
 // Driven by one thread (poll() and the rebalance callbacks run on it);
 // commit() may be called from another.
 #pragma once
@@ -18,12 +23,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sluice/config.h"
@@ -80,6 +88,10 @@ class KafkaSource final : public Source {
   // While paused: moves fetched records into held_ for up to `timeout`.
   Status hold(std::chrono::milliseconds timeout);
   void pause_fetching();
+  // Asks the kicker thread to wake librdkafka's fetching (rate-limited).
+  void kick_fetcher();
+  void kicker_loop();
+  void stop_kicker();
   void assign(std::vector<RdKafka::TopicPartition*>& partitions);
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
 
@@ -94,6 +106,18 @@ class KafkaSource final : public Source {
   Rebalance rebalance_{*this};  // callbacks outlive consumer_
   Events events_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+
+  // Records flowed this recently: running dry now is a stall, not idleness.
+  static constexpr std::chrono::milliseconds kFlowWindow{2000};
+  static constexpr std::chrono::milliseconds kKickInterval{100};
+  std::chrono::steady_clock::time_point last_record_;
+  std::chrono::steady_clock::time_point last_kick_;
+  size_t kick_turn_ = 0;  // which assigned partition the next kick asks about
+  std::mutex kick_mutex_;
+  std::condition_variable kick_changed_;
+  std::optional<TopicPartition> kick_;  // under kick_mutex_: the partition to ask about
+  bool kicker_exit_ = false;            // under kick_mutex_
+  std::thread kicker_;
 };
 
 }  // namespace sluice::kafka
