@@ -116,6 +116,19 @@ Workload& workload() {
   return w;
 }
 
+// Applies every batch (the timed part of the apply benchmarks); false, with
+// the benchmark marked failed, when one fails.
+bool apply_all(benchmark::State& state, pg::PostgresSink& sink, const std::vector<Batch>& batches) {
+  for (const Batch& batch : batches) {
+    auto stats = sink.apply(batch, [](std::span<const SinkReject>) { return Status{}; });
+    if (!stats) {
+      state.SkipWithError(stats.error().message.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 void BM_PostgresSinkApply(benchmark::State& state) {
   Workload& w = workload();
   for (auto _ : state) {
@@ -130,13 +143,7 @@ void BM_PostgresSinkApply(benchmark::State& state) {
       return;
     }
     state.ResumeTiming();
-    for (const Batch& batch : w.batches) {
-      auto stats = (*sink)->apply(batch, [](std::span<const SinkReject>) { return Status{}; });
-      if (!stats) {
-        state.SkipWithError(stats.error().message.c_str());
-        return;
-      }
-    }
+    if (!apply_all(state, **sink, w.batches)) return;
   }
   state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(kEvents), benchmark::Counter::kIsRate);
   state.counters["final_rows"] = static_cast<double>(w.final_rows.size());
@@ -196,13 +203,7 @@ void BM_PostgresSinkApplyHistory(benchmark::State& state) {
       return;
     }
     state.ResumeTiming();
-    for (const Batch& batch : w.batches) {
-      auto stats = (*sink)->apply(batch, [](std::span<const SinkReject>) { return Status{}; });
-      if (!stats) {
-        state.SkipWithError(stats.error().message.c_str());
-        return;
-      }
-    }
+    if (!apply_all(state, **sink, w.batches)) return;
   }
   state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(kEvents), benchmark::Counter::kIsRate);
 }
