@@ -103,6 +103,10 @@ struct PipelineConfig {
   size_t batch_size = 10000;                      // max events per transaction
   std::chrono::milliseconds batch_max_wait{50};   // a non-empty batch closes after this
   size_t max_in_flight_bytes = 64 * 1024 * 1024;  // backpressure: pause fetching above this
+  // PostgreSQL connections applying batches at once, each for its own share of
+  // the partitions (one transaction per connection and batch). More uses more
+  // database cores; 1 applies everything in one transaction per batch.
+  size_t apply_connections = 2;
   std::chrono::milliseconds shutdown_timeout{10000};
 };
 

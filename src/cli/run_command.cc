@@ -203,15 +203,16 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
     log->info("metrics on http://{}:{} (/metrics, /healthz, /readyz)", metrics_server->host(), metrics_server->port());
   }
 
-  // PostgreSQL may still be starting: wait for it, as for any transient failure.
-  std::unique_ptr<pg::PostgresSink> sink;
+  // PostgreSQL may still be starting: wait for it, as for any transient
+  // failure. One sink (connection) per apply lane.
+  std::vector<std::unique_ptr<pg::PostgresSink>> sinks;
   auto delay = config.errors.retry_backoff_initial;
   logging::LogRateLimiter start_up_warnings(std::chrono::seconds(30), 3);
-  while (!sink) {
+  while (sinks.size() < config.pipeline.apply_connections) {
     auto opened = pg::PostgresSink::open(config);
     if (opened) {
-      sink = std::move(*opened);
-      break;
+      sinks.push_back(std::move(*opened));
+      continue;
     }
     if (opened.error().error_class != ErrorClass::kTransient) {
       std::cerr << "sluice: " << opened.error().message << "\n";
@@ -250,25 +251,30 @@ int run_pipeline(const Config& config, const PipelineRunOptions& options) {
   log->info("validation: {} rule(s), {} table(s) with masks{}", (*validators)->rule_count(), config.masks.size(),
             config.errors.dlq_mask ? ", dead-letter records masked" : "");
 
-  std::unique_ptr<dlq::KafkaDeadLetterProducer> dead_letters;
-  if (!options.dead_letter_topic.empty()) {
-    auto producer = dlq::KafkaDeadLetterProducer::create(config.kafka, config.errors, options.dead_letter_topic);
-    if (!producer) {
-      std::cerr << "sluice: " << producer.error().message << "\n";
-      return kExitRuntime;
+  // Each lane has its own producer, so that its flush acknowledges exactly
+  // its own rejects.
+  std::vector<std::unique_ptr<dlq::KafkaDeadLetterProducer>> dead_letters;
+  std::vector<std::unique_ptr<validate::MaskingDeadLetterSink>> masked_dead_letters;
+  PipelineParts parts;
+  for (auto& sink : sinks) {
+    ApplyLane lane{sink.get(), nullptr};
+    if (!options.dead_letter_topic.empty()) {
+      auto producer = dlq::KafkaDeadLetterProducer::create(config.kafka, config.errors, options.dead_letter_topic);
+      if (!producer) {
+        std::cerr << "sluice: " << producer.error().message << "\n";
+        return kExitRuntime;
+      }
+      dead_letters.push_back(std::move(*producer));
+      lane.dead_letters = dead_letters.back().get();
+      if (config.errors.dlq_mask && !(*masker)->empty()) {
+        masked_dead_letters.push_back(std::make_unique<validate::MaskingDeadLetterSink>(*dead_letters.back(), **masker));
+        lane.dead_letters = masked_dead_letters.back().get();
+      }
     }
-    dead_letters = std::move(*producer);
+    parts.lanes.push_back(lane);
   }
 
   DebeziumDecoder decoder(config.decoder);
-  PipelineParts parts;
-  parts.sink = sink.get();
-  parts.dead_letters = dead_letters.get();
-  std::optional<validate::MaskingDeadLetterSink> masked_dead_letters;
-  if (dead_letters && config.errors.dlq_mask && !(*masker)->empty()) {
-    masked_dead_letters.emplace(*dead_letters, **masker);
-    parts.dead_letters = &*masked_dead_letters;
-  }
   parts.validators.push_back(validators->get());
   if (!(*masker)->empty()) parts.masker = masker->get();
   parts.decode = [&decoder](const RawRecord& record) { return decoder.decode(record); };

@@ -252,6 +252,9 @@ std::vector<KeySpec> build_specs() {
                [](C& c, const std::string& v) -> R {
                  return parse_int(v, c.pipeline.max_in_flight_bytes, 1024 * 1024);
                }});
+  s.push_back({"apply.connections", "2", false,
+               "PostgreSQL connections applying at once, each for its own share of the partitions",
+               [](C& c, const std::string& v) -> R { return parse_int(v, c.pipeline.apply_connections, 1, 64); }});
   s.push_back({"shutdown.timeout.ms", "10000", false, "bound on graceful shutdown after SIGTERM",
                [](C& c, const std::string& v) -> R { return parse_ms(v, c.pipeline.shutdown_timeout, 0); }});
   s.push_back({"errors.tolerance", "all", false, "all (rejects to the DLQ) or none (stop on first reject)",

@@ -65,7 +65,9 @@ Pipeline::Pipeline(const Config& config, Router router, PipelineParts parts)
       router_(std::move(router)),
       parts_(std::move(parts)),
       own_metrics_(parts_.metrics == nullptr ? std::make_unique<metrics::Registry>() : nullptr),
-      metrics_(parts_.metrics != nullptr ? *parts_.metrics : *own_metrics_) {}
+      metrics_(parts_.metrics != nullptr ? *parts_.metrics : *own_metrics_) {
+  for (const ApplyLane& lane : parts_.lanes) lanes_.push_back(std::make_unique<Lane>(lane));
+}
 
 Pipeline::~Pipeline() {
   {
@@ -73,7 +75,23 @@ Pipeline::~Pipeline() {
     apply_thread_exit_ = true;
   }
   changed_.notify_all();
-  if (apply_thread_.joinable()) apply_thread_.join();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+}
+
+size_t Pipeline::lane_of(const TopicPartition& partition) {
+  auto [it, inserted] = lane_by_partition_.try_emplace(partition, lane_by_partition_.size() % lanes_.size());
+  return it->second;
+}
+
+bool Pipeline::any_queued() const {
+  return std::any_of(lanes_.begin(), lanes_.end(), [](const auto& lane) { return lane->queued.has_value(); });
+}
+
+bool Pipeline::all_idle() const {
+  return std::none_of(lanes_.begin(), lanes_.end(),
+                      [](const auto& lane) { return lane->queued.has_value() || lane->applying; });
 }
 
 void Pipeline::request_stop() {
@@ -94,18 +112,22 @@ void Pipeline::fail(Error error) {
 }
 
 Status Pipeline::run(bool until_caught_up) {
-  apply_thread_ = std::thread([this] { apply_loop(); });
+  if (lanes_.empty()) return Error::fatal("no_sink", "the pipeline has no apply lane");
+  for (auto& lane : lanes_) lane->thread = std::thread([this, &lane = *lane] { apply_loop(lane); });
   Clock::time_point last_check = Clock::now();
   bool drained = false;
   metrics_.running(true);
   metrics_.postgres_up(true);  // run_command connects the sink first; apply() and on_assigned() keep this current
   while (!stop_requested_) {
     bool queue_full;
+    std::vector<Batch> spent;
     {
       std::lock_guard lock(mutex_);
       if (fatal_) break;
-      queue_full = queued_.has_value();
+      queue_full = any_queued();
+      spent.swap(spent_);
     }
+    spent.clear();
     deliver_commits();
 
     // Backpressure: while the apply side is behind, keep serving the group
@@ -156,7 +178,7 @@ Status Pipeline::run(bool until_caught_up) {
     bool old = !open_.empty() && Clock::now() - open_.opened >= config_.pipeline.batch_max_wait;
     if (full || old) {
       std::unique_lock lock(mutex_);
-      if (!queued_) {
+      if (!any_queued()) {
         lock.unlock();
         hand_off(close_open_batch());
       }
@@ -170,7 +192,7 @@ Status Pipeline::run(bool until_caught_up) {
       bool idle;
       {
         std::lock_guard lock(mutex_);
-        idle = !queued_ && !applying_;
+        idle = all_idle();
       }
       deliver_commits();
       if (idle && caught_up()) {
@@ -199,15 +221,18 @@ Status Pipeline::run(bool until_caught_up) {
     apply_thread_exit_ = true;
   }
   changed_.notify_all();
-  apply_thread_.join();
-  if (failed) {
+  for (auto& lane : lanes_) lane->thread.join();
+  {
     // Work not committed is abandoned. Its records may hold the source's
     // buffers, which must be returned before the source can be destroyed.
+    std::lock_guard lock(mutex_);
+    spent_.clear();
+    for (auto& lane : lanes_) lane->queued.reset();
+  }
+  if (failed) {
     open_ = OpenBatch{};
     open_records_ = 0;
     overflow_.clear();
-    std::lock_guard lock(mutex_);
-    queued_.reset();
   }
   log()->info("{}: consumed {}, applied {}, skipped {}, rejected {} (decode {}, validate {}, sink {}), {} batches",
               drained ? "caught up" : "stopped", counters_.consumed.load(), counters_.applied.load(),
@@ -325,16 +350,45 @@ Batch Pipeline::close_open_batch() {
 }
 
 bool Pipeline::hand_off(Batch batch) {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    if (fatal_) return false;
-    if (!queued_) break;
-    if (stop_requested_ && Clock::now() > hard_stop_deadline_) return false;
-    changed_.wait_for(lock, std::chrono::milliseconds(100));
+  // Each lane gets the entries, rejects and offsets of its partitions; a
+  // partition's records stay in their order.
+  std::vector<Batch> parts(lanes_.size());
+  if (lanes_.size() == 1) {
+    parts[0] = std::move(batch);
+  } else {
+    std::map<TopicPartition, size_t> lane_of_partition;
+    for (const PartitionOffset& offset : batch.offsets) {
+      size_t lane = lane_of(offset.partition);
+      lane_of_partition.emplace(offset.partition, lane);
+      parts[lane].offsets.push_back(offset);
+    }
+    auto lane_of_record = [&](const RawRecord& record) {
+      return lane_of_partition.at(TopicPartition{std::string(record.topic), record.partition});
+    };
+    for (BatchEntry& entry : batch.entries) parts[lane_of_record(entry.raw)].entries.push_back(std::move(entry));
+    for (RejectedRecord& rejected : batch.rejects) {
+      parts[lane_of_record(rejected.raw)].rejects.push_back(std::move(rejected));
+    }
+    for (Batch& part : parts) {
+      if (!part.offsets.empty()) {
+        part.skipped = batch.skipped;  // counted once, with the first part
+        break;
+      }
+    }
   }
-  queued_ = std::move(batch);
-  lock.unlock();
-  changed_.notify_all();
+  std::unique_lock lock(mutex_);
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    if (parts[i].offsets.empty() && parts[i].entries.empty() && parts[i].rejects.empty()) continue;
+    Lane& lane = *lanes_[i];
+    for (;;) {
+      if (fatal_) return false;
+      if (!lane.queued) break;
+      if (stop_requested_ && Clock::now() > hard_stop_deadline_) return false;
+      changed_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    lane.queued = std::move(parts[i]);
+    changed_.notify_all();
+  }
   return true;
 }
 
@@ -342,13 +396,13 @@ void Pipeline::wait_for_room() {
   std::unique_lock lock(mutex_);
   changed_.wait_for(lock, std::chrono::milliseconds(100), [&] {
     return fatal_.has_value() || stop_requested_ ||
-           (!queued_ && in_flight_bytes_ <= config_.pipeline.max_in_flight_bytes);
+           (!any_queued() && in_flight_bytes_ <= config_.pipeline.max_in_flight_bytes);
   });
 }
 
 void Pipeline::wait_until_applied() {
   std::unique_lock lock(mutex_);
-  while (!fatal_ && (queued_ || applying_)) {
+  while (!fatal_ && !all_idle()) {
     if (stop_requested_ && Clock::now() > hard_stop_deadline_) {
       lock.unlock();
       fail(Error::fatal("shutdown_timeout", "the current batch could not be committed within shutdown.timeout.ms; "
@@ -422,8 +476,9 @@ Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector
   if (any_lost) wait_until_applied();
   Result<std::map<TopicPartition, Offset>> stored = std::map<TopicPartition, Offset>{};
   {
-    std::lock_guard sink_lock(sink_mutex_);
-    stored = parts_.sink->load_offsets(config_.kafka.group_id(), partitions);
+    Lane& lane = *lanes_.front();
+    std::lock_guard sink_lock(lane.sink_mutex);
+    stored = lane.parts.sink->load_offsets(config_.kafka.group_id(), partitions);
   }
   if (stored) {
     for (const auto& [tp, next] : *stored) committed_next_[tp] = next;
@@ -481,10 +536,11 @@ void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lo
     {
       std::lock_guard lock(mutex_);
       lost_.insert(partitions.begin(), partitions.end());
-      if (queued_) {
-        size_t queued_bytes = batch_bytes(*queued_);
-        drop_lost(*queued_);
-        dropped += queued_bytes - batch_bytes(*queued_);
+      for (auto& lane : lanes_) {
+        if (!lane->queued) continue;
+        size_t queued_bytes = batch_bytes(*lane->queued);
+        drop_lost(*lane->queued);
+        dropped += queued_bytes - batch_bytes(*lane->queued);
       }
     }
     in_flight_bytes_ -= std::min(dropped, in_flight_bytes_.load());
@@ -499,25 +555,26 @@ void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lo
   for (const auto& tp : partitions) committed_next_.erase(tp);
 }
 
-void Pipeline::apply_loop() {
+void Pipeline::apply_loop(Lane& lane) {
   for (;;) {
     Batch batch;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return queued_.has_value() || apply_thread_exit_ || fatal_.has_value(); });
-      if (fatal_ || !queued_) return;
-      batch = std::move(*queued_);
-      queued_.reset();
-      applying_ = true;
+      changed_.wait(lock, [&] { return lane.queued.has_value() || apply_thread_exit_ || fatal_.has_value(); });
+      if (fatal_ || !lane.queued) return;
+      batch = std::move(*lane.queued);
+      lane.queued.reset();
+      lane.applying = true;
     }
     changed_.notify_all();
     size_t bytes = batch_bytes(batch);
-    bool ok = apply_batch(batch);
-    in_flight_bytes_ -= std::min<size_t>(bytes, in_flight_bytes_);
+    bool ok = apply_batch(lane, batch);
     {
       std::lock_guard lock(mutex_);
-      applying_ = false;
+      in_flight_bytes_ -= std::min<size_t>(bytes, in_flight_bytes_);
+      lane.applying = false;
       if (ok) to_commit_.insert(to_commit_.end(), batch.offsets.begin(), batch.offsets.end());
+      spent_.push_back(std::move(batch));
     }
     changed_.notify_all();
     if (!ok) return;
@@ -537,14 +594,14 @@ bool Pipeline::back_off(std::chrono::milliseconds& delay) {
   return true;
 }
 
-Status Pipeline::queue_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects) {
-  if (parts_.dead_letters == nullptr) return Error::fatal("no_dead_letter_topic", "a record was rejected but no dead-letter topic is configured");
+Status Pipeline::queue_rejects(Lane& lane, const Batch& batch, std::span<const SinkReject> sink_rejects) {
+  if (lane.parts.dead_letters == nullptr) return Error::fatal("no_dead_letter_topic", "a record was rejected but no dead-letter topic is configured");
   auto send = [&](const RawRecord& raw, const Reject& reject) -> Status {
-    if (auto status = parts_.dead_letters->send(raw, reject, attempt_of(raw)); !status) {
+    if (auto status = lane.parts.dead_letters->send(raw, reject, attempt_of(raw)); !status) {
       metrics_.dead_letter_failed();
       return status;
     }
-    ++dead_letters_queued_;
+    ++lane.dead_letters_queued;
     return {};
   };
   if (sink_rejects.empty()) {
@@ -559,9 +616,9 @@ Status Pipeline::queue_rejects(const Batch& batch, std::span<const SinkReject> s
   return {};
 }
 
-Status Pipeline::flush_dead_letters() {
-  size_t queued = std::exchange(dead_letters_queued_, 0);
-  if (auto status = parts_.dead_letters->flush(kDeadLetterFlushTimeout); !status) {
+Status Pipeline::flush_dead_letters(Lane& lane) {
+  size_t queued = std::exchange(lane.dead_letters_queued, 0);
+  if (auto status = lane.parts.dead_letters->flush(kDeadLetterFlushTimeout); !status) {
     metrics_.dead_letter_failed();
     return status;
   }
@@ -570,7 +627,7 @@ Status Pipeline::flush_dead_letters() {
   return {};
 }
 
-bool Pipeline::apply_batch(Batch& batch) {
+bool Pipeline::apply_batch(Lane& lane, Batch& batch) {
   auto started = Clock::now();
   // The batch's rejects must be durable in the dead-letter topic before its
   // offsets commit. They are produced first and acknowledged just before
@@ -610,13 +667,13 @@ bool Pipeline::apply_batch(Batch& batch) {
                               first.reject.message + " (errors.tolerance = none)");
     }
     if (!rejects.empty()) {
-      if (Status status = queue_rejects(batch, rejects); !status) {
+      if (Status status = queue_rejects(lane, batch, rejects); !status) {
         flush_failed = true;
         return status;
       }
     }
     if (rejects.empty() && rejects_state != Rejects::kQueued) return {};
-    if (Status status = flush_dead_letters(); !status) {
+    if (Status status = flush_dead_letters(lane); !status) {
       // Records not acknowledged were discarded: the retry sends them again.
       if (rejects_state == Rejects::kQueued) rejects_state = Rejects::kUnsent;
       flush_failed = true;
@@ -634,10 +691,10 @@ bool Pipeline::apply_batch(Batch& batch) {
     }
     if (rejects_state == Rejects::kUnsent && batch.rejects.empty()) rejects_state = Rejects::kDurable;
     while (rejects_state == Rejects::kUnsent) {
-      Status status = queue_rejects(batch, {});
+      Status status = queue_rejects(lane, batch, {});
       if (status) rejects_state = Rejects::kQueued;
       if (status && dead_letters_failed) {
-        status = flush_dead_letters();
+        status = flush_dead_letters(lane);
         if (status) rejects_state = Rejects::kDurable;
       }
       if (status) break;
@@ -645,7 +702,7 @@ bool Pipeline::apply_batch(Batch& batch) {
         fail(status.take_error());
         return false;
       }
-      dead_letters_queued_ = 0;
+      lane.dead_letters_queued = 0;
       rejects_state = Rejects::kUnsent;
       dead_letters_failed = true;
       if (!dead_letter_retry(status.error())) return false;
@@ -653,8 +710,8 @@ bool Pipeline::apply_batch(Batch& batch) {
     Result<ApplyStats> applied = ApplyStats{};
     flush_failed = false;
     {
-      std::lock_guard sink_lock(sink_mutex_);
-      applied = parts_.sink->apply(batch, before_commit);
+      std::lock_guard sink_lock(lane.sink_mutex);
+      applied = lane.parts.sink->apply(batch, before_commit);
     }
     if (applied) {
       counters_.applied.fetch_add(applied->applied, std::memory_order_relaxed);

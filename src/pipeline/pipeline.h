@@ -1,7 +1,8 @@
 // Pipeline: decode -> route -> validate -> batch on the Kafka side, and
 // dead-letter flush -> apply with offsets -> group commit on the PostgreSQL
-// side, on two threads so decoding the next batch overlaps applying the
-// current one. Keeps the order of effects of shared/DESIGN.md for every batch:
+// side, on separate threads so decoding the next batch overlaps applying the
+// current one. Each closed batch is split by partition among the apply lanes
+// (PipelineParts::lanes), which apply their parts concurrently. Keeps the order of effects of shared/DESIGN.md for every batch:
 // (1) rejects durable in the dead-letter topic, (2) rows and offsets in one
 // transaction, (3) offsets to the consumer group.
 // run() is called once, on the thread that owns the Source; request_stop() may
@@ -53,9 +54,19 @@ struct PipelineCounters {
 
 using DecodeFunction = std::function<Result<ChangeEvent>(const RawRecord&)>;
 
-struct PipelineParts {
+// What one apply thread writes to: its own sink (its own PostgreSQL
+// connection) and its own dead-letter sink, so that a flush acknowledges
+// exactly the rejects of that thread's batches.
+struct ApplyLane {
   Sink* sink = nullptr;                    // required
   DeadLetterSink* dead_letters = nullptr;  // required unless errors.tolerance = none
+};
+
+struct PipelineParts {
+  // At least one. Each partition is applied by one lane, always the same, so
+  // partitions are applied in order and lanes work in parallel on disjoint
+  // partitions, each committing its partitions' rows and offsets together.
+  std::vector<ApplyLane> lanes;
   DecodeFunction decode;                   // required
   std::vector<const Validator*> validators;
   // Applied after the validators, before the batch; may reject (stage validate).
@@ -104,7 +115,8 @@ class Pipeline final : public PartitionListener {
   void process(const RawRecord& record);
   void reject(const RawRecord& record, Reject reject);
   Batch close_open_batch();
-  // Hands `batch` to the apply thread, waiting for room. False when stopping hard.
+  // Hands `batch` to the apply lanes, split by partition, waiting for each
+  // lane's room. False when stopping hard (parts handed off before stay).
   bool hand_off(Batch batch);
   // While the apply side is behind: until it takes the queued batch or frees
   // room in flight, at most 100 ms (the caller then serves the group again).
@@ -116,13 +128,31 @@ class Pipeline final : public PartitionListener {
   // reported; never waits for the broker.
   void publish_lag();
 
-  void apply_loop();
+  // One apply thread with its sink and dead-letter sink.
+  struct Lane {
+    explicit Lane(ApplyLane of_lane) : parts(of_lane) {}
+    ApplyLane parts;
+    std::optional<Batch> queued;  // handed off, not started (under mutex_)
+    bool applying = false;        // its thread holds a batch (under mutex_)
+    std::mutex sink_mutex;        // the sink is used by one thread at a time
+    size_t dead_letters_queued = 0;  // its thread: produced, not yet flushed
+    std::thread thread;
+  };
+
+  // The lane that applies `partition`: assigned on first sight, round robin,
+  // and kept for the life of the pipeline (Kafka thread).
+  size_t lane_of(const TopicPartition& partition);
+  // Whether a lane has a batch waiting / any lane holds work (caller holds mutex_).
+  bool any_queued() const;
+  bool all_idle() const;
+
+  void apply_loop(Lane& lane);
   // Applies one batch with retries; returns false when the pipeline must stop.
-  bool apply_batch(Batch& batch);
-  // Produces the batch's rejects (or `sink_rejects`) to the dead-letter
-  // topic; flush_dead_letters() waits until every record queued is durable.
-  Status queue_rejects(const Batch& batch, std::span<const SinkReject> sink_rejects);
-  Status flush_dead_letters();
+  bool apply_batch(Lane& lane, Batch& batch);
+  // Produces the batch's rejects (or `sink_rejects`) to the lane's dead-letter
+  // sink; flush_dead_letters() waits until every record it queued is durable.
+  Status queue_rejects(Lane& lane, const Batch& batch, std::span<const SinkReject> sink_rejects);
+  Status flush_dead_letters(Lane& lane);
   // Once a topic's offsets are stored with its rows, the group's committed
   // offset of a partition of it with none stored is not to be trusted: sluice
   // commits to the group only after storing, so the database has lost that
@@ -159,23 +189,24 @@ class Pipeline final : public PartitionListener {
   std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
   std::chrono::steady_clock::time_point lag_published_;
 
+  std::map<TopicPartition, size_t> lane_by_partition_;  // Kafka thread
+
   // Shared between the threads, under mutex_.
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::optional<Batch> queued_;    // handed off, not started
+  std::vector<std::unique_ptr<Lane>> lanes_;  // fixed after construction
   // Partitions lost (another member may own them) while work of theirs was
   // queued or being applied: that work is dropped, never committed.
   std::set<TopicPartition> lost_;
-  bool applying_ = false;          // the apply thread holds a batch
   std::vector<PartitionOffset> to_commit_;  // applied, not yet committed to the group
+  // Committed batches, destroyed by the Kafka thread: it allocated their
+  // events, and freeing them is off the apply threads' path.
+  std::vector<Batch> spent_;
   std::optional<Error> fatal_;
   bool apply_thread_exit_ = false;
   std::chrono::steady_clock::time_point hard_stop_deadline_ = std::chrono::steady_clock::time_point::max();
 
   std::atomic<bool> stop_requested_{false};
-  std::mutex sink_mutex_;  // the sink is used by one thread at a time
-  size_t dead_letters_queued_ = 0;  // apply thread: produced, not yet flushed
-  std::thread apply_thread_;
 };
 
 }  // namespace sluice

@@ -106,6 +106,7 @@ PipelineMetrics::TableInstruments& PipelineMetrics::table(const TableName& name)
 
 void PipelineMetrics::committed(const Batch& batch, const ApplyStats& stats,
                                 std::chrono::steady_clock::duration apply_time, int64_t commit_ms) {
+  std::lock_guard lock(apply_mutex_);
   applied_.add(stats.applied);
   skipped_.add(stats.skipped);
   skipped_stale_.add(stats.stale);
@@ -143,6 +144,7 @@ void PipelineMetrics::dead_lettered(uint64_t n) { dead_lettered_.add(n); }
 void PipelineMetrics::dead_letter_failed() { dead_letter_failures_.add(); }
 
 void PipelineMetrics::transient_error(std::string_view where, const Error& error) {
+  std::lock_guard lock(apply_mutex_);
   std::pair<std::string, std::string> key{std::string(where), error.reason};
   auto it = transient_.find(key);
   if (it == transient_.end()) {

@@ -1,12 +1,14 @@
 // PipelineMetrics: the pipeline's instruments in a metrics::Registry, looked up
 // once and cached so that per-record updates are atomic adds without locks or
 // allocation. Each method documents the thread that calls it: the Kafka-side
-// methods keep caches that only that thread touches, and likewise the apply
-// side; every instrument itself is safe to read from any thread (the scrape).
+// methods keep caches that only that thread touches; the apply side's caches
+// are shared by the apply lanes under a mutex; every instrument itself is safe
+// to read from any thread (the scrape).
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -34,7 +36,7 @@ class PipelineMetrics {
   void publish_lag(const std::vector<TopicPartition>& assignment, const std::map<TopicPartition, int64_t>& lag);
   void running(bool running);
 
-  // Apply thread.
+  // Apply threads (any lane).
   // A batch committed at wall-clock `commit_ms`, after `apply_time` (dead-letter
   // flush, apply and COMMIT, retries included).
   void committed(const Batch& batch, const ApplyStats& stats, std::chrono::steady_clock::duration apply_time,
@@ -63,7 +65,8 @@ class PipelineMetrics {
   // Kafka thread.
   std::map<std::string, metrics::Counter*, std::less<>> consumed_by_topic_;
   std::set<TopicPartition> lag_series_;
-  // Apply thread.
+  // Apply threads, under apply_mutex_.
+  std::mutex apply_mutex_;
   std::map<TableName, TableInstruments> tables_;
   std::map<std::pair<std::string, std::string>, metrics::Counter*> transient_;
 

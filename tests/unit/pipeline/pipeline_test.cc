@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -125,6 +126,7 @@ class FakeSink : public Sink {
   LossScript* loss = nullptr;
   std::set<std::string> refused_values;  // rows the "database" refuses
   std::map<std::string, int> applied_values;
+  std::vector<std::string> applied_order;
   std::map<TopicPartition, Offset> stored;
   size_t max_batch = 0;
 
@@ -153,6 +155,7 @@ class FakeSink : public Sink {
       std::string value = value_of(batch.entries[i]);
       if (!refused_values.contains(value)) {
         ++applied_values[value];
+        applied_order.push_back(value);
         ++stats.applied;
       }
     }
@@ -227,7 +230,7 @@ struct Harness {
     config.errors.retry_backoff_initial = std::chrono::milliseconds(1);
     config.errors.retry_backoff_max = std::chrono::milliseconds(2);
     pipeline = std::make_unique<Pipeline>(config, *Router::create(table_format),
-                                          PipelineParts{&sink, &dead_letters, decoder, {}, nullptr, {}, &registry});
+                                          PipelineParts{{ApplyLane{&sink, &dead_letters}}, decoder, {}, nullptr, {}, &registry});
     source = std::make_unique<FakeSource>(*pipeline, "orders", partitions);
     pipeline->attach(*source);
   }
@@ -411,6 +414,61 @@ TEST(Pipeline, WorkOfPartitionsLostDuringTheApplyIsNeverCommitted) {
   EXPECT_FALSE(h.sink.stored.contains({"orders", Partition{1}})) << "the lost partition's offsets are not stored";
   EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"v0", 1}, {"v2", 1}, {"v4", 1}, {"v6", 1}}))
       << "nor its rows";
+}
+
+// Two lanes, each with its own sink and dead-letter sink (journals apart,
+// since they run on their own threads).
+TEST(Pipeline, LanesApplyDisjointPartitionsInOrderEachStoringItsOwnOffsets) {
+  Config config;
+  config.kafka.properties["group.id"] = "g";
+  config.pipeline.batch_size = 6;
+  config.pipeline.batch_max_wait = std::chrono::milliseconds(1);
+  config.errors.retry_backoff_initial = std::chrono::milliseconds(1);
+  config.errors.retry_backoff_max = std::chrono::milliseconds(2);
+  Journal journal_a, journal_b;
+  FakeSink sink_a{journal_a}, sink_b{journal_b};
+  FakeDeadLetters dead_a{journal_a}, dead_b{journal_b};
+  sink_b.transient_failures = 2;  // one lane's retries hold up nothing of the other's
+  metrics::Registry registry;
+  Pipeline pipeline(config, *Router::create("${topic}"),
+                    PipelineParts{{ApplyLane{&sink_a, &dead_a}, ApplyLane{&sink_b, &dead_b}}, decode, {}, nullptr, {},
+                                  &registry});
+  constexpr int kPartitions = 4, kRecords = 10;
+  FakeSource source(pipeline, "orders", kPartitions);
+  pipeline.attach(source);
+  for (int p = 0; p < kPartitions; ++p) {
+    for (int i = 0; i < kRecords; ++i) source.add(p, "p" + std::to_string(p) + ":" + std::to_string(i));
+    source.add(p, "bad" + std::to_string(p));
+  }
+  ASSERT_TRUE(pipeline.run(true));
+
+  for (int p = 0; p < kPartitions; ++p) {
+    TopicPartition tp{"orders", Partition{p}};
+    const std::string prefix = "p" + std::to_string(p) + ":";
+    bool in_a = sink_a.stored.contains(tp), in_b = sink_b.stored.contains(tp);
+    ASSERT_NE(in_a, in_b) << "partition " << p << " is stored by exactly one lane";
+    FakeSink& owner = in_a ? sink_a : sink_b;
+    FakeSink& other = in_a ? sink_b : sink_a;
+    EXPECT_EQ(owner.stored.at(tp), Offset{kRecords + 1});
+    std::vector<std::string> order;
+    for (const std::string& value : owner.applied_order) {
+      if (value.starts_with(prefix)) order.push_back(value);
+    }
+    ASSERT_EQ(order.size(), static_cast<size_t>(kRecords)) << "each record of partition " << p << " applied once";
+    for (int i = 0; i < kRecords; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], prefix + std::to_string(i));
+    for (const std::string& value : other.applied_order) EXPECT_FALSE(value.starts_with(prefix)) << value;
+    FakeDeadLetters& owner_dead = in_a ? dead_a : dead_b;
+    EXPECT_EQ(std::count_if(owner_dead.durable.begin(), owner_dead.durable.end(),
+                            [&](const auto& item) { return item.first == "bad" + std::to_string(p); }),
+              1)
+        << "a reject goes to the dead-letter sink of its partition's lane, once";
+    EXPECT_EQ(source.group_offsets.at(p), kRecords + 1);
+  }
+  EXPECT_FALSE(sink_a.stored.empty());
+  EXPECT_FALSE(sink_b.stored.empty()) << "both lanes had work";
+  EXPECT_EQ(sink_b.transient_failures, 0);
+  EXPECT_EQ(pipeline.counters().applied.load(), static_cast<uint64_t>(kPartitions * kRecords));
+  EXPECT_EQ(pipeline.counters().dead_lettered.load(), static_cast<uint64_t>(kPartitions));
 }
 
 }  // namespace
