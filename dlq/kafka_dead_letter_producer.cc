@@ -85,6 +85,19 @@ Result<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer::create
   }
   producer->producer_.reset(RdKafka::Producer::create(conf.get(), error));
   if (!producer->producer_) return Error::fatal("kafka_setup", "cannot create the dead-letter producer: " + error);
+  // Learn the topic's partitions now. Otherwise the first reject waits for
+  // them, and librdkafka 2.0 then leaves the record queued until its idle
+  // broker thread wakes up on its own, up to a second later, and the batch
+  // waits with it. Best effort: a broker not reachable yet is retried by produce().
+  producer->topic_handle_.reset(RdKafka::Topic::create(producer->producer_.get(), producer->topic_, nullptr, error));
+  if (producer->topic_handle_) {
+    RdKafka::Metadata* raw_metadata = nullptr;
+    RdKafka::ErrorCode code = producer->producer_->metadata(false, producer->topic_handle_.get(), &raw_metadata, 2000);
+    std::unique_ptr<RdKafka::Metadata> metadata(raw_metadata);
+    if (code != RdKafka::ERR_NO_ERROR) {
+      log->debug("no metadata of dead-letter topic {} yet: {}", producer->topic_, RdKafka::err2str(code));
+    }
+  }
   return producer;
 }
 

@@ -66,6 +66,8 @@ class KafkaDeadLetterProducer final : public DeadLetterSink {
   std::optional<Error> first_failure_;  // since the last flush()
   DeliveryReport delivery_report_{*this};  // outlives producer_
   std::unique_ptr<RdKafka::Producer> producer_;
+  // Keeps librdkafka's metadata of the topic, asked for at creation (see create()).
+  std::unique_ptr<RdKafka::Topic> topic_handle_;
 };
 
 }  // namespace sluice::dlq
