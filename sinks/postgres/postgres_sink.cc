@@ -87,6 +87,10 @@ class PostgresSink::Apply {
 
   // Whether every offset of the batch is already stored (its COMMIT succeeded).
   Result<bool> already_committed();
+  // Whether the names of `event` (its table, key and written columns) were
+  // found holdable before; remember_names() records those that are.
+  bool names_known(const ChangeEvent& event) const;
+  void remember_names(const ChangeEvent& event) const;
   // A reject for entries that cannot be applied whatever the table holds.
   std::optional<Reject> precheck(const ChangeEvent& event) const;
   // A reject for an event whose table or a column it writes PostgreSQL cannot
@@ -136,11 +140,19 @@ class PostgresSink::Apply {
   // Creates the staging table and COPYs the planned rows into it.
   Status stage(const TablePlan& plan, TableWrite& write);
   // Writes one planned row's staging columns; a record error from write_value.
-  Status write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write, const PlannedRow& row) const;
+  // Where each written column is in row images of one schema (-1: absent),
+  // found once per schema rather than by name for every value.
+  struct ImageColumns {
+    const RowSchema* schema = nullptr;
+    std::vector<int> index;  // by TableWrite::written
+  };
+  Status write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write, const PlannedRow& row,
+                   ImageColumns& image_columns) const;
   // A record error for a value PostgreSQL would round (time.nanos.handling.mode = reject).
   // `image`: the row image values come from (nullptr: none), for non-key columns.
+  // `at`: the column's index in `image` (-1: absent).
   Status write_value(CopyValueWriter& writer, const WriteColumn& column, const ChangeEvent& event,
-                     const Row* image) const;
+                     const Row* image, int at) const;
   // The binary COPY types of the staging columns, or nullopt when one has none.
   std::optional<std::vector<BinaryType>> binary_columns(const TablePlan& plan, const TableWrite& write) const;
   // The stale-event guard, before the writes: drops staged rows older than
@@ -180,7 +192,37 @@ Result<bool> PostgresSink::Apply::already_committed() {
   return true;
 }
 
+bool PostgresSink::Apply::names_known(const ChangeEvent& event) const {
+  const TableName* table = event.table.name.empty() ? nullptr : &event.table;
+  if (table == nullptr || *table != sink_.table_checked_) return false;
+  auto known = [&](const std::optional<Row>& row) {
+    if (!row || !row->schema) return true;
+    return std::any_of(sink_.names_checked_.begin(), sink_.names_checked_.end(),
+                       [&](const auto& schema) { return schema.get() == row->schema.get(); });
+  };
+  const bool key_names_from_event =
+      config_.primary_key_mode == PrimaryKeyMode::kRecordKey && config_.primary_key_fields.empty();
+  return (!key_names_from_event || known(event.key)) && (is_delete(event) || known(event.after));
+}
+
+void PostgresSink::Apply::remember_names(const ChangeEvent& event) const {
+  if (event.table.name.empty()) return;
+  constexpr size_t kMaxSchemas = 256;
+  if (sink_.names_checked_.size() >= kMaxSchemas) sink_.names_checked_.clear();
+  sink_.table_checked_ = event.table;
+  for (const auto* row : {&event.key, &event.after}) {
+    if (!*row || !(*row)->schema) continue;
+    const auto& schema = (*row)->schema;
+    bool all = std::none_of(schema->columns.begin(), schema->columns.end(),
+                            [](const Column& c) { return identifier_problem(c.name).has_value(); });
+    bool known = std::any_of(sink_.names_checked_.begin(), sink_.names_checked_.end(),
+                             [&](const auto& checked) { return checked.get() == schema.get(); });
+    if (all && !known) sink_.names_checked_.push_back(schema);
+  }
+}
+
 std::optional<Reject> PostgresSink::Apply::identifier_reject(const ChangeEvent& event) const {
+  if (event.op != Op::kTruncate && names_known(event)) return std::nullopt;
   TableName table = target_of(event);
   auto reject = [&](const std::string& column, const std::string& what, const std::string& problem) {
     return Reject{Stage::kSink, "invalid_identifier", table.display(), column,
@@ -191,18 +233,19 @@ std::optional<Reject> PostgresSink::Apply::identifier_reject(const ChangeEvent& 
   }
   if (auto problem = identifier_problem(table.name)) return reject("", "table name", *problem);
   if (event.op == Op::kTruncate) return std::nullopt;
-  const std::string of_table = "of table " + identifier_for_display(table.display());
+  auto of_table = [&] { return "of table " + identifier_for_display(table.display()); };
   for (const std::string& name : key_columns(config_, event)) {
-    if (auto problem = identifier_problem(name)) return reject(name, "key column " + of_table + ":", *problem);
+    if (auto problem = identifier_problem(name)) return reject(name, "key column " + of_table() + ":", *problem);
   }
   if (!is_delete(event) && event.after && event.after->schema) {
     for (const Column& column : event.after->schema->columns) {
       if (!field_wanted(config_, event.origin.topic, column.name)) continue;
       if (auto problem = identifier_problem(column.name)) {
-        return reject(column.name, "column " + of_table + ":", *problem);
+        return reject(column.name, "column " + of_table() + ":", *problem);
       }
     }
   }
+  remember_names(event);
   return std::nullopt;
 }
 
@@ -214,22 +257,34 @@ std::optional<Reject> PostgresSink::Apply::precheck(const ChangeEvent& event) co
   if (!is_delete(event) && !(event.after && event.after->schema)) {
     return reject("missing_after", "change event " + origin_text(event) + " has no row image to write");
   }
-  if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey ||
-      config_.primary_key_mode == PrimaryKeyMode::kRecordValue) {
-    std::vector<std::string> keys = key_columns(config_, event);
-    if (keys.empty()) {
-      return reject("missing_key", "change event " + origin_text(event) + " has no primary key for " +
-                                       target_of(event).display());
-    }
-    for (const std::string& name : keys) {
-      const Datum* value = key_value(config_, event, name);
-      if (value == nullptr || value->null) {
-        return reject("missing_key", "primary key column " + name + " of " + target_of(event).display() +
-                                         " is missing or null in " + origin_text(event));
-      }
-    }
+  if (config_.primary_key_mode != PrimaryKeyMode::kRecordKey &&
+      config_.primary_key_mode != PrimaryKeyMode::kRecordValue) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  auto missing = [&](const std::string& name) {
+    return reject("missing_key", "primary key column " + name + " of " + target_of(event).display() +
+                                     " is missing or null in " + origin_text(event));
+  };
+  if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey && config_.primary_key_fields.empty()) {
+    // The key's own columns, whose values are the key row's (key_value).
+    if (event.key && event.key->schema && !event.key->schema->columns.empty()) {
+      const auto& columns = event.key->schema->columns;
+      for (size_t i = 0; i < columns.size(); ++i) {
+        const Datum* value = i < event.key->values.size() ? &event.key->values[i]
+                                                          : key_value(config_, event, columns[i].name);
+        if (value == nullptr || value->null) return missing(columns[i].name);
+      }
+      return std::nullopt;
+    }
+  } else if (!config_.primary_key_fields.empty()) {
+    for (const std::string& name : config_.primary_key_fields) {
+      const Datum* value = key_value(config_, event, name);
+      if (value == nullptr || value->null) return missing(name);
+    }
+    return std::nullopt;
+  }
+  return reject("missing_key",
+                "change event " + origin_text(event) + " has no primary key for " + target_of(event).display());
 }
 
 Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int depth) {
@@ -368,14 +423,15 @@ Status PostgresSink::Apply::resolve(const TableName& table, const TablePlan& pla
 }
 
 Status PostgresSink::Apply::write_value(CopyValueWriter& writer, const WriteColumn& c, const ChangeEvent& event,
-                                        const Row* image) const {
+                                        const Row* image, int at) const {
   const Datum* value = nullptr;
   const Column* source = nullptr;
   if (c.key) {
     value = key_value(config_, event, c.name);
-  } else if (image != nullptr) {
-    value = image->find(c.name);
-    source = image->column(c.name);
+  } else if (image != nullptr && at >= 0) {
+    const auto index = static_cast<size_t>(at);
+    if (index < image->values.size()) value = &image->values[index];
+    source = &image->schema->columns[index];
   }
   if (value == nullptr || value->null) {
     writer.null();
@@ -450,6 +506,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   if (auto types = binary_columns(plan, write)) binary.emplace(std::move(*types));
   if (Status s = connection().copy_begin(binary ? copy + " (FORMAT binary)" : copy); !s) return s;
   CopyWriter text;
+  ImageColumns image_columns;
   // A value sluice refuses ends the COPY (its rows roll back with the
   // savepoint) and fails the attempt with a record error.
   auto refuse = [&](Status refused) {
@@ -459,7 +516,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   for (const PlannedRow& row : plan.rows) {
     ++(is_delete(batch_.entries[row.entry].event) ? write.deletes : write.upserts);
     if (binary) {
-      if (Status s = write_row(*binary, plan, write, row); !s) return refuse(std::move(s));
+      if (Status s = write_row(*binary, plan, write, row, image_columns); !s) return refuse(std::move(s));
       if (binary->end_row()) {
         if (binary->data().size() >= kChunkBytes) {
           connection().copy_data(binary->data());
@@ -473,7 +530,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
       if (Status s = connection().copy_end(); !s) return s;
       if (Status s = connection().copy_begin(copy); !s) return s;
     }
-    if (Status s = write_row(text, plan, write, row); !s) return refuse(std::move(s));
+    if (Status s = write_row(text, plan, write, row, image_columns); !s) return refuse(std::move(s));
     text.end_row();
     if (text.data().size() >= kChunkBytes) {
       connection().copy_data(text.data());
@@ -502,16 +559,23 @@ std::optional<std::vector<BinaryType>> PostgresSink::Apply::binary_columns(const
 }
 
 Status PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& plan, const TableWrite& write,
-                                      const PlannedRow& row) const {
+                                      const PlannedRow& row, ImageColumns& image_columns) const {
   const ChangeEvent& event = batch_.entries[row.entry].event;
   const bool remove = is_delete(event);
   const Row* image = nullptr;  // where non-key values come from
   if (row.before_image ? event.before.has_value() : !remove && event.after.has_value()) {
     image = row.before_image ? &*event.before : &*event.after;
   }
+  if (image != nullptr && !image->schema) image = nullptr;  // nothing to find in it
+  if (image != nullptr && image->schema.get() != image_columns.schema) {
+    image_columns.schema = image->schema.get();
+    image_columns.index.clear();
+    for (const WriteColumn& c : write.written) image_columns.index.push_back(image->schema->index_of(c.name));
+  }
   writer.text(remove ? "d" : "u");
   if (plan.guarded) writer.bytes(row.key);
-  for (const WriteColumn& c : write.written) {
+  for (size_t i = 0; i < write.written.size(); ++i) {
+    const WriteColumn& c = write.written[i];
     switch (c.kind) {
       case WriteColumn::Kind::kPosition: writer.bytes(row.position); break;
       case WriteColumn::Kind::kTopicMeta: writer.text(event.origin.topic); break;
@@ -531,7 +595,7 @@ Status PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& 
       case WriteColumn::Kind::kValidTo: writer.null(); break;
       case WriteColumn::Kind::kIsCurrent: writer.text("false"); break;
       case WriteColumn::Kind::kValue:
-        if (Status s = write_value(writer, c, event, image); !s) return s;
+        if (Status s = write_value(writer, c, event, image, image != nullptr ? image_columns.index[i] : -1); !s) return s;
         break;
     }
   }

@@ -81,6 +81,12 @@ class PostgresSink final : public Sink {
   bool commit_in_doubt_ = false;
   // The next offsets this sink committed, per partition (the highest).
   std::map<TopicPartition, Offset> committed_;
+  // Names already found holdable by PostgreSQL (Apply::identifier_reject), so
+  // that the check costs a pointer compare per event: row schemas whose every
+  // column name is (pinned, so a freed schema's address never passes for a
+  // new one), and the last table whose schema and table names are.
+  std::vector<std::shared_ptr<const RowSchema>> names_checked_;
+  TableName table_checked_;
 };
 
 }  // namespace sluice::pg

@@ -1,6 +1,8 @@
 #include "sinks/postgres/table_plan.h"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 
 #include "sinks/postgres/stale_guard.h"
 
@@ -118,6 +120,23 @@ TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<con
     plan.primary_key = key_columns(config, batch.entries[entries.front()].event);
   }
 
+  // Events of a batch mostly share their row schemas: the key and value
+  // columns are collected once per combination (the batch keeps every
+  // schema alive, so a pointer names one).
+  struct Shapes {
+    const RowSchema* key = nullptr;
+    const RowSchema* after = nullptr;
+    const RowSchema* before = nullptr;
+    bool operator==(const Shapes&) const = default;
+  };
+  auto shapes_of = [](const ChangeEvent& event) {
+    auto schema = [](const std::optional<Row>& row) { return row ? row->schema.get() : nullptr; };
+    return Shapes{schema(event.key), schema(event.after), schema(event.before)};
+  };
+  std::optional<Shapes> keys_collected;  // the shapes `keys` and their columns were collected for
+  std::vector<std::string> keys;
+  std::optional<std::pair<const RowSchema*, const std::string*>> values_collected;  // after schema, topic
+  std::string identity;
   for (size_t index : entries) {
     const ChangeEvent& event = batch.entries[index].event;
     const bool remove = is_delete(event);
@@ -129,18 +148,25 @@ TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<con
       ++plan.applied;
       plan.rows.push_back(PlannedRow{index});
     } else {
-      std::vector<std::string> keys = key_columns(config, event);
+      Shapes shapes = shapes_of(event);
+      const bool new_shapes = keys_collected != shapes;
+      if (new_shapes) {
+        keys = key_columns(config, event);
+        keys_collected = shapes;
+      }
       if (plan.primary_key.empty()) plan.primary_key = keys;
-      std::string identity;
+      identity.clear();
       for (const std::string& name : keys) {
         const Datum* value = key_value(config, event, name);
-        columns.add(name, key_source(event, name), WriteColumn::Kind::kValue, true);
-        identity += std::to_string(value->text.size()) + ":" + value->text + "|";
+        if (new_shapes) columns.add(name, key_source(event, name), WriteColumn::Kind::kValue, true);
+        char length[24];
+        auto [end, ec] = std::to_chars(length, length + sizeof length, value->text.size());
+        identity.append(length, end).append(1, ':').append(value->text).append(1, '|');
       }
       std::string position = plan.guarded ? encode_position(event) : std::string();
       auto [it, inserted] = plan.row_of_key.try_emplace(identity, plan.rows.size());
       if (inserted) {
-        plan.rows.push_back(PlannedRow{index, std::move(identity), std::move(position)});
+        plan.rows.push_back(PlannedRow{index, identity, std::move(position)});
         ++plan.applied;
       } else {
         PlannedRow& row = plan.rows[it->second];
@@ -166,10 +192,14 @@ TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<con
       }
     }
     if (!remove) {
-      for (const Column& column : event.after->schema->columns) {
-        if (field_wanted(config, event.origin.topic, column.name)) {
-          columns.add(column.name, column, WriteColumn::Kind::kValue, false);
+      const RowSchema* after = event.after->schema.get();
+      if (!values_collected || values_collected->first != after || *values_collected->second != event.origin.topic) {
+        for (const Column& column : after->columns) {
+          if (field_wanted(config, event.origin.topic, column.name)) {
+            columns.add(column.name, column, WriteColumn::Kind::kValue, false);
+          }
         }
+        values_collected.emplace(after, &event.origin.topic);
       }
     }
   }
