@@ -141,7 +141,7 @@ Status Pipeline::run(bool until_caught_up) {
 
     // Records that arrived while the open batch was full go first.
     while (!overflow_.empty() && open_records_ < config_.pipeline.batch_size && !pending_fatal_) {
-      process(overflow_.front());
+      process(std::move(overflow_.front()));
       overflow_.pop_front();
     }
 
@@ -156,13 +156,13 @@ Status Pipeline::run(bool until_caught_up) {
       fail(records.take_error());
       break;
     }
-    for (const RawRecord& record : *records) {
+    for (RawRecord& record : *records) {
       counters_.consumed.fetch_add(1, std::memory_order_relaxed);
       metrics_.consumed(record.topic);
       if (open_records_ >= config_.pipeline.batch_size || pending_fatal_ || !overflow_.empty()) {
-        overflow_.push_back(record);
+        overflow_.push_back(std::move(record));
       } else {
-        process(record);
+        process(std::move(record));
       }
     }
 
@@ -245,8 +245,13 @@ Status Pipeline::run(bool until_caught_up) {
   return {};
 }
 
-void Pipeline::process(const RawRecord& consumed) {
-  if (open_.empty()) open_.opened = Clock::now();
+void Pipeline::process(RawRecord&& consumed) {
+  if (open_.empty()) {
+    open_.opened = Clock::now();
+    // Growing the vector would move every event already in it.
+    constexpr size_t kMaxReserved = 16384;
+    open_.batch.entries.reserve(std::min(config_.pipeline.batch_size, kMaxReserved));
+  }
   TopicPartition tp{std::string(consumed.topic), consumed.partition};
   open_.next[tp] = Offset{consumed.offset.value + 1};
   ++open_records_;
@@ -322,7 +327,7 @@ void Pipeline::process(const RawRecord& consumed) {
     }
   }
   in_flight_bytes_ += record_bytes(record);
-  open_.batch.entries.push_back(BatchEntry{record, std::move(event)});
+  open_.batch.entries.push_back(BatchEntry{prepared ? std::move(*prepared) : std::move(consumed), std::move(event)});
 }
 
 void Pipeline::reject(const RawRecord& record, Reject rejected) {
@@ -365,7 +370,12 @@ bool Pipeline::hand_off(Batch batch) {
     auto lane_of_record = [&](const RawRecord& record) {
       return lane_of_partition.at(TopicPartition{std::string(record.topic), record.partition});
     };
-    for (BatchEntry& entry : batch.entries) parts[lane_of_record(entry.raw)].entries.push_back(std::move(entry));
+    std::vector<size_t> lane_of_entry;
+    std::vector<size_t> entries_of_lane(lanes_.size(), 0);
+    lane_of_entry.reserve(batch.entries.size());
+    for (const BatchEntry& entry : batch.entries) ++entries_of_lane[lane_of_entry.emplace_back(lane_of_record(entry.raw))];
+    for (size_t lane = 0; lane < lanes_.size(); ++lane) parts[lane].entries.reserve(entries_of_lane[lane]);
+    for (size_t i = 0; i < batch.entries.size(); ++i) parts[lane_of_entry[i]].entries.push_back(std::move(batch.entries[i]));
     for (RejectedRecord& rejected : batch.rejects) {
       parts[lane_of_record(rejected.raw)].rejects.push_back(std::move(rejected));
     }

@@ -112,7 +112,7 @@ class Pipeline final : public PartitionListener {
     bool empty() const { return next.empty(); }
   };
 
-  void process(const RawRecord& record);
+  void process(RawRecord&& consumed);
   void reject(const RawRecord& record, Reject reject);
   Batch close_open_batch();
   // Hands `batch` to the apply lanes, split by partition, waiting for each
