@@ -651,22 +651,28 @@ Status PostgresSink::Apply::drop_stale(const TablePlan& plan, TableWrite& write,
   if (!known) return known.take_error();
   write.deletes_known = std::string_view(PQgetvalue(known->get(), 0, 0)) == "t";
   if (write.deletes_known) {
-    // One join of the staged rows with the deletes table: rows older than
+    // One look-up per staged row in the deletes table: rows older than
     // their recorded deletion are dropped (writing them would bring the row
-    // back), and the deletions of rows written again are forgotten.
+    // back), and the deletions of rows written again are forgotten. The
+    // LATERAL ... LIMIT 1 keeps the look-up an index probe per staged row: a
+    // hash join would read every deletion of the table in every batch, and
+    // they accumulate with the table's history.
     const std::string key = quote_identifier(kKeyColumn);
     const std::string deletes = sink_.guard_.deletes_table();
-    std::string sql = "WITH hit AS MATERIALIZED (SELECT s.ctid AS staged, s." + key + " AS row_key, s." +
+    std::string sql = "WITH hit AS MATERIALIZED (SELECT s.ctid AS staged, d.entry, s." + key + " AS row_key, s." +
                       quote_identifier(kOpColumn) + " AS op, coalesce(" +
                       StaleGuard::newer_sql("d.position", "s." + position) + ", false) AS stale FROM " +
-                      write.staging + " AS s JOIN " + deletes + " AS d ON d.table_name = " + write.table_literal +
-                      " AND d.row_key = s." + key + ")";
+                      write.staging + " AS s CROSS JOIN LATERAL (SELECT e.ctid AS entry, e.position FROM " + deletes +
+                      " AS e WHERE e.table_name = " + write.table_literal + " AND e.row_key = s." + key +
+                      " LIMIT 1) AS d)";
     if (config_.insert_mode != InsertMode::kUpdate && write.upserts > 0) {
-      sql += ", forgotten AS (DELETE FROM " + deletes + " AS d USING hit WHERE d.table_name = " + write.table_literal +
-             " AND d.row_key = hit.row_key AND hit.op = 'u' AND NOT hit.stale)";
+      // By the entries' row addresses, found above: a TID scan whatever the
+      // statistics of the deletes table say (they lag behind its growth).
+      sql += ", forgotten AS (DELETE FROM " + deletes + " AS d WHERE d.ctid = ANY (ARRAY(SELECT entry FROM hit "
+             "WHERE op = 'u' AND NOT stale)))";
     }
-    sql += " DELETE FROM " + write.staging + " AS s USING hit WHERE s.ctid = hit.staged AND hit.stale RETURNING encode(s." +
-           key + ", 'hex'), s." + quote_identifier(kOpColumn);
+    sql += " DELETE FROM " + write.staging + " AS s WHERE s.ctid = ANY (ARRAY(SELECT staged FROM hit WHERE stale)) "
+           "RETURNING encode(s." + key + ", 'hex'), s." + quote_identifier(kOpColumn);
     auto removed = connection().exec(sql);
     if (!removed) return removed.take_error();
     stale += count_stale(plan, removed->get(), write);
