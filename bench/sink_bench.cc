@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sinks/postgres/connection.h"
@@ -23,6 +24,9 @@ using namespace sluice;
 constexpr size_t kEvents = 200000;
 constexpr size_t kBatchSize = 10000;
 constexpr uint32_t kSeed = 20261123;
+// Keys are spread over partitions as Kafka's key hashing would: a key always
+// in the same partition, so apply lanes (split by partition) never share one.
+constexpr int kPartitions = 8;
 
 std::shared_ptr<const RowSchema> make_schema(std::vector<Column> columns) {
   auto s = std::make_shared<RowSchema>();
@@ -60,12 +64,12 @@ Workload& workload() {
     std::fprintf(stderr, "sink_bench seed %u\n", kSeed);
     std::vector<int64_t> live;
     int64_t next_id = 1;
-    int64_t offset = 0;
+    std::map<int, int64_t> next_offset;  // per partition
     Batch batch;
+    std::map<int, int64_t> batch_next;   // the batch's next offset per partition
     for (size_t i = 0; i < kEvents; ++i) {
       uint64_t dice = random() % 10;
       BatchEntry e;
-      e.event.origin = {"bench.items", Partition{0}, Offset{offset++}, 0};
       e.event.table = TableName{"", "items"};
       int64_t id;
       if (dice < 6 || live.size() < 100) {
@@ -83,6 +87,13 @@ Workload& workload() {
           live.pop_back();
         }
       }
+      const int partition = static_cast<int>(id % kPartitions);
+      const int64_t offset = next_offset[partition]++;
+      e.event.origin = {"bench.items", Partition{partition}, Offset{offset}, 0};
+      e.raw.topic = "bench.items";
+      e.raw.partition = Partition{partition};
+      e.raw.offset = Offset{offset};
+      batch_next[partition] = offset + 1;
       e.event.key = Row{key, {Datum::of(std::to_string(id))}};
       if (e.event.op == Op::kDelete) {
         out.final_rows.erase(id);
@@ -106,9 +117,12 @@ Workload& workload() {
       }
       batch.entries.push_back(std::move(e));
       if (batch.entries.size() == kBatchSize || i + 1 == kEvents) {
-        batch.offsets.push_back({{"bench.items", Partition{0}}, Offset{offset}});
+        for (const auto& [partition, next] : batch_next) {
+          batch.offsets.push_back({{"bench.items", Partition{partition}}, Offset{next}});
+        }
         out.batches.push_back(std::move(batch));
         batch = Batch{};
+        batch_next.clear();
       }
     }
     return out;
@@ -147,6 +161,58 @@ void BM_PostgresSinkApply(benchmark::State& state) {
   }
   state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(kEvents), benchmark::Counter::kIsRate);
   state.counters["final_rows"] = static_cast<double>(w.final_rows.size());
+}
+
+// The pipeline's apply stage with apply.connections = N (the argument): each
+// batch split by partition among N sinks, each applying its parts on its own
+// thread and connection, as the pipeline's lanes do.
+void BM_PostgresSinkApplyLanes(benchmark::State& state) {
+  Workload& w = workload();
+  const auto lanes = static_cast<size_t>(state.range(0));
+  std::vector<std::vector<Batch>> parts(lanes);
+  for (const Batch& batch : w.batches) {
+    std::vector<Batch> split(lanes);
+    for (const BatchEntry& entry : batch.entries) split[entry.raw.partition.value % lanes].entries.push_back(entry);
+    for (const PartitionOffset& offset : batch.offsets) {
+      split[offset.partition.partition.value % lanes].offsets.push_back(offset);
+    }
+    for (size_t lane = 0; lane < lanes; ++lane) parts[lane].push_back(std::move(split[lane]));
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string url = testing::postgres().create_database(testing::unique_name("sink_bench_lanes"));
+    std::vector<std::unique_ptr<pg::PostgresSink>> sinks;
+    for (size_t lane = 0; lane < lanes; ++lane) {
+      auto sink = pg::PostgresSink::open({url, "", ""}, SinkConfig{}, "bench");
+      if (!sink) {
+        state.SkipWithError(sink.error().message.c_str());
+        return;
+      }
+      sinks.push_back(std::move(*sink));
+    }
+    state.ResumeTiming();
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors(lanes);
+    for (size_t lane = 0; lane < lanes; ++lane) {
+      threads.emplace_back([&, lane] {
+        for (const Batch& part : parts[lane]) {
+          auto stats = sinks[lane]->apply(part, [](std::span<const SinkReject>) { return Status{}; });
+          if (!stats) {
+            errors[lane] = stats.error().message;
+            return;
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const std::string& error : errors) {
+      if (!error.empty()) {
+        state.SkipWithError(error.c_str());
+        return;
+      }
+    }
+  }
+  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(kEvents), benchmark::Counter::kIsRate);
 }
 
 void BM_PlainCopyOfFinalRows(benchmark::State& state) {
@@ -212,6 +278,12 @@ BENCHMARK(BM_PostgresSinkApply)
     ->ArgName("guard")
     ->Arg(0)
     ->Arg(1)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_PostgresSinkApplyLanes)
+    ->ArgName("connections")
+    ->Arg(2)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
