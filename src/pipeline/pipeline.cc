@@ -50,7 +50,9 @@ size_t batch_bytes(const Batch& batch) {
 int attempt_of(const RawRecord& record) { return record.lineage ? record.lineage->attempt + 1 : 1; }
 
 constexpr std::chrono::milliseconds kDeadLetterFlushTimeout{10000};
-constexpr std::chrono::milliseconds kCaughtUpCheckInterval{200};
+// --until-caught-up: how often an idle pipeline looks at the end offsets (from
+// the fetch responses, no request), and so how late it can notice the end.
+constexpr std::chrono::milliseconds kCaughtUpCheckInterval{20};
 constexpr std::chrono::milliseconds kLagInterval{1000};
 
 // Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
@@ -145,7 +147,7 @@ Status Pipeline::run(bool until_caught_up) {
       overflow_.pop_front();
     }
 
-    std::chrono::milliseconds wait{100};
+    std::chrono::milliseconds wait = until_caught_up ? kCaughtUpCheckInterval : std::chrono::milliseconds(100);
     if (!open_.empty()) {
       auto age = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - open_.opened);
       wait = std::clamp(config_.pipeline.batch_max_wait - age, std::chrono::milliseconds(0), wait);
@@ -210,10 +212,20 @@ Status Pipeline::run(bool until_caught_up) {
     failed = fatal_.has_value();
     if (!stop_requested_) hard_stop_deadline_ = Clock::now() + config_.pipeline.shutdown_timeout;
   }
+  auto summary = [&](std::string_view how) {
+    log()->info("{}: consumed {}, applied {}, skipped {}, rejected {} (decode {}, validate {}, sink {}), {} batches", how,
+                counters_.consumed.load(), counters_.applied.load(), counters_.skipped.load(),
+                counters_.rejected_decode.load() + counters_.rejected_validate.load() + counters_.rejected_sink.load(),
+                counters_.rejected_decode.load(), counters_.rejected_validate.load(), counters_.rejected_sink.load(),
+                counters_.batches.load());
+  };
   if (!failed) {
     if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
     deliver_commits();
     publish_lag();  // the final lag, before leaving the group drops the series
+    // Caught up means everything is committed now; leaving the group takes
+    // a round trip or more and changes nothing of that.
+    if (drained) summary("caught up");
     if (auto status = source_->close(); !status) log()->warn("{}", status.error().message);
   }
   {
@@ -234,12 +246,7 @@ Status Pipeline::run(bool until_caught_up) {
     open_records_ = 0;
     overflow_.clear();
   }
-  log()->info("{}: consumed {}, applied {}, skipped {}, rejected {} (decode {}, validate {}, sink {}), {} batches",
-              drained ? "caught up" : "stopped", counters_.consumed.load(), counters_.applied.load(),
-              counters_.skipped.load(),
-              counters_.rejected_decode.load() + counters_.rejected_validate.load() + counters_.rejected_sink.load(),
-              counters_.rejected_decode.load(), counters_.rejected_validate.load(), counters_.rejected_sink.load(),
-              counters_.batches.load());
+  if (!drained || failed) summary("stopped");
   std::lock_guard lock(mutex_);
   if (fatal_) return *fatal_;
   return {};
