@@ -624,6 +624,7 @@ std::string_view payload_after_schema(std::string_view s, size_t i) {
 }
 
 bool is_null_text(std::string_view text) {
+  if (!text.empty() && text.front() == '{') return false;  // every event: no scan from the end
   size_t b = text.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return false;
   size_t e = text.find_last_not_of(" \t\r\n");
