@@ -337,9 +337,12 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
     // Fetch responses carry both watermarks; asking the broker instead would
     // queue behind the long-polling fetch on the same connection (up to
     // fetch.wait.max.ms per partition).
+    // librdkafka caches the high watermark from every fetch response but the
+    // low one only from statistics or a query: a partition whose low one was
+    // never asked for counts from offset 0 (lag then errs high, never low).
     RdKafka::ErrorCode code = consumer_->get_watermark_offsets(tp.topic, tp.partition.value, &low, &high);
-    if (code == RdKafka::ERR_NO_ERROR && low >= 0 && high >= 0) {
-      ends[tp] = Watermarks{Offset{low}, Offset{high}};
+    if (code == RdKafka::ERR_NO_ERROR && high >= 0) {
+      ends[tp] = Watermarks{Offset{low >= 0 ? low : 0}, Offset{high}};
       continue;
     }
     // Even a zero timeout waits for the broker's answer (hundreds of ms).

@@ -368,14 +368,9 @@ bool Pipeline::hand_off(Batch batch) {
   if (lanes_.size() == 1) {
     parts[0] = std::move(batch);
   } else {
-    std::map<TopicPartition, size_t> lane_of_partition;
-    for (const PartitionOffset& offset : batch.offsets) {
-      size_t lane = lane_of(offset.partition);
-      lane_of_partition.emplace(offset.partition, lane);
-      parts[lane].offsets.push_back(offset);
-    }
+    for (const PartitionOffset& offset : batch.offsets) parts[lane_of(offset.partition)].offsets.push_back(offset);
     auto lane_of_record = [&](const RawRecord& record) {
-      return lane_of_partition.at(TopicPartition{std::string(record.topic), record.partition});
+      return lane_of(TopicPartition{std::string(record.topic), record.partition});
     };
     std::vector<size_t> lane_of_entry;
     std::vector<size_t> entries_of_lane(lanes_.size(), 0);

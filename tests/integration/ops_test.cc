@@ -240,6 +240,7 @@ TEST(Operations, MetricsHealthAndGracefulShutdownOnALiveTopic) {
       metrics = response->body;
       if (sample(metrics, "sluice_events_applied_total").value_or(0) >= 2 * 280 &&
           sample(metrics, rejected_validate).value_or(0) > 0 &&
+          sample(metrics, R"(sluice_consumer_lag{topic=")" + s.topic + R"(",partition="0"})") &&
           sample(metrics, R"(sluice_consumer_lag{topic=")" + s.topic + R"(",partition="1"})")) {
         break;
       }
