@@ -261,30 +261,22 @@ std::optional<Reject> PostgresSink::Apply::precheck(const ChangeEvent& event) co
       config_.primary_key_mode != PrimaryKeyMode::kRecordValue) {
     return std::nullopt;
   }
-  auto missing = [&](const std::string& name) {
-    return reject("missing_key", "primary key column " + name + " of " + target_of(event).display() +
-                                     " is missing or null in " + origin_text(event));
-  };
-  if (config_.primary_key_mode == PrimaryKeyMode::kRecordKey && config_.primary_key_fields.empty()) {
-    // The key's own columns, whose values are the key row's (key_value).
-    if (event.key && event.key->schema && !event.key->schema->columns.empty()) {
-      const auto& columns = event.key->schema->columns;
-      for (size_t i = 0; i < columns.size(); ++i) {
-        const Datum* value = i < event.key->values.size() ? &event.key->values[i]
-                                                          : key_value(config_, event, columns[i].name);
-        if (value == nullptr || value->null) return missing(columns[i].name);
-      }
-      return std::nullopt;
+  bool keyed = false;
+  std::optional<Reject> missing;
+  for_each_key_column(config_, event, [&](std::string_view name) {
+    keyed = true;
+    if (missing) return;
+    const Datum* value = key_value(config_, event, name);
+    if (value == nullptr || value->null) {
+      missing = reject("missing_key", "primary key column " + std::string(name) + " of " + target_of(event).display() +
+                                          " is missing or null in " + origin_text(event));
     }
-  } else if (!config_.primary_key_fields.empty()) {
-    for (const std::string& name : config_.primary_key_fields) {
-      const Datum* value = key_value(config_, event, name);
-      if (value == nullptr || value->null) return missing(name);
-    }
-    return std::nullopt;
+  });
+  if (!keyed) {
+    return reject("missing_key",
+                  "change event " + origin_text(event) + " has no primary key for " + target_of(event).display());
   }
-  return reject("missing_key",
-                "change event " + origin_text(event) + " has no primary key for " + target_of(event).display());
+  return missing;
 }
 
 Status PostgresSink::Apply::apply_isolating(std::span<const size_t> entries, int depth) {
@@ -659,7 +651,7 @@ Status PostgresSink::Apply::drop_stale(const TablePlan& plan, TableWrite& write,
     // they accumulate with the table's history.
     const std::string key = quote_identifier(kKeyColumn);
     const std::string deletes = sink_.guard_.deletes_table();
-    std::string sql = "WITH hit AS MATERIALIZED (SELECT s.ctid AS staged, d.entry, s." + key + " AS row_key, s." +
+    std::string sql = "WITH hit AS MATERIALIZED (SELECT s.ctid AS staged, d.entry, s." +
                       quote_identifier(kOpColumn) + " AS op, coalesce(" +
                       StaleGuard::newer_sql("d.position", "s." + position) + ", false) AS stale FROM " +
                       write.staging + " AS s CROSS JOIN LATERAL (SELECT e.ctid AS entry, e.position FROM " + deletes +

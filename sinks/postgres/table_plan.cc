@@ -48,24 +48,12 @@ std::string origin_text(const ChangeEvent& event) {
 }
 
 std::vector<std::string> key_columns(const SinkConfig& config, const ChangeEvent& event) {
-  switch (config.primary_key_mode) {
-    case PrimaryKeyMode::kNone: return {};
-    case PrimaryKeyMode::kKafka:
-      return {std::string(kKafkaTopicColumn), std::string(kKafkaPartitionColumn), std::string(kKafkaOffsetColumn)};
-    case PrimaryKeyMode::kRecordValue: return config.primary_key_fields;
-    case PrimaryKeyMode::kRecordKey: {
-      if (!config.primary_key_fields.empty()) return config.primary_key_fields;
-      std::vector<std::string> names;
-      if (event.key && event.key->schema) {
-        for (const Column& c : event.key->schema->columns) names.push_back(c.name);
-      }
-      return names;
-    }
-  }
-  return {};
+  std::vector<std::string> names;
+  for_each_key_column(config, event, [&](std::string_view name) { names.emplace_back(name); });
+  return names;
 }
 
-const Datum* key_value(const SinkConfig& config, const ChangeEvent& event, const std::string& name) {
+const Datum* key_value(const SinkConfig& config, const ChangeEvent& event, std::string_view name) {
   const Datum* value = nullptr;
   auto look = [&](const std::optional<Row>& row) {
     if (value == nullptr && row && row->schema) value = row->find(name);

@@ -36,12 +36,32 @@ TableName target_of(const ChangeEvent& event);
 // "topic[partition]@offset", for messages.
 std::string origin_text(const ChangeEvent& event);
 
+// Calls `visit(name)` for each primary key column of `event` under
+// primary.key.mode, in order; none for mode none.
+template <typename Visit>
+void for_each_key_column(const SinkConfig& config, const ChangeEvent& event, Visit&& visit) {
+  switch (config.primary_key_mode) {
+    case PrimaryKeyMode::kNone: return;
+    case PrimaryKeyMode::kKafka:
+      for (std::string_view name : {kKafkaTopicColumn, kKafkaPartitionColumn, kKafkaOffsetColumn}) visit(name);
+      return;
+    case PrimaryKeyMode::kRecordValue:
+    case PrimaryKeyMode::kRecordKey:
+      if (config.primary_key_mode == PrimaryKeyMode::kRecordValue || !config.primary_key_fields.empty()) {
+        for (const std::string& name : config.primary_key_fields) visit(std::string_view(name));
+      } else if (event.key && event.key->schema) {
+        for (const Column& c : event.key->schema->columns) visit(std::string_view(c.name));
+      }
+      return;
+  }
+}
+
 // The primary key columns of `event` under primary.key.mode; empty for none.
 std::vector<std::string> key_columns(const SinkConfig& config, const ChangeEvent& event);
 
 // The value of key column `name` in `event` (record key first under
 // record_key, row images first otherwise), or nullptr.
-const Datum* key_value(const SinkConfig& config, const ChangeEvent& event, const std::string& name);
+const Datum* key_value(const SinkConfig& config, const ChangeEvent& event, std::string_view name);
 
 // Whether field `name` of `topic` is written, per field.include.list / field.exclude.list.
 bool field_wanted(const SinkConfig& config, const std::string& topic, const std::string& name);

@@ -2,9 +2,10 @@
 // dead-letter flush -> apply with offsets -> group commit on the PostgreSQL
 // side, on separate threads so decoding the next batch overlaps applying the
 // current one. Each closed batch is split by partition among the apply lanes
-// (PipelineParts::lanes), which apply their parts concurrently. Keeps the order of effects of shared/DESIGN.md for every batch:
-// (1) rejects durable in the dead-letter topic, (2) rows and offsets in one
-// transaction, (3) offsets to the consumer group.
+// (PipelineParts::lanes), which apply their parts concurrently. Keeps the
+// order of effects of shared/DESIGN.md for every batch: (1) rejects durable
+// in the dead-letter topic, (2) rows and offsets in one transaction, (3)
+// offsets to the consumer group.
 // run() is called once, on the thread that owns the Source; request_stop() may
 // be called from any thread (and from a signal-handling thread).
 #pragma once
