@@ -194,7 +194,7 @@ Result<bool> PostgresSink::Apply::already_committed() {
 
 bool PostgresSink::Apply::names_known(const ChangeEvent& event) const {
   const TableName* table = event.table.name.empty() ? nullptr : &event.table;
-  if (table == nullptr || *table != sink_.table_checked_) return false;
+  if (table == nullptr || !sink_.tables_checked_.contains(*table)) return false;
   auto known = [&](const std::optional<Row>& row) {
     if (!row || !row->schema) return true;
     return std::any_of(sink_.names_checked_.begin(), sink_.names_checked_.end(),
@@ -208,8 +208,10 @@ bool PostgresSink::Apply::names_known(const ChangeEvent& event) const {
 void PostgresSink::Apply::remember_names(const ChangeEvent& event) const {
   if (event.table.name.empty()) return;
   constexpr size_t kMaxSchemas = 256;
+  constexpr size_t kMaxTables = 4096;
   if (sink_.names_checked_.size() >= kMaxSchemas) sink_.names_checked_.clear();
-  sink_.table_checked_ = event.table;
+  if (sink_.tables_checked_.size() >= kMaxTables) sink_.tables_checked_.clear();
+  sink_.tables_checked_.insert(event.table);
   for (const auto* row : {&event.key, &event.after}) {
     if (!*row || !(*row)->schema) continue;
     const auto& schema = (*row)->schema;

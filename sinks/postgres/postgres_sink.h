@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "sinks/postgres/connection.h"
@@ -84,9 +85,10 @@ class PostgresSink final : public Sink {
   // Names already found holdable by PostgreSQL (Apply::identifier_reject), so
   // that the check costs a pointer compare per event: row schemas whose every
   // column name is (pinned, so a freed schema's address never passes for a
-  // new one), and the last table whose schema and table names are.
+  // new one), and the tables whose schema and table names are (a hash look-up
+  // per event, whatever order a batch's tables come in).
   std::vector<std::shared_ptr<const RowSchema>> names_checked_;
-  TableName table_checked_;
+  std::unordered_set<TableName> tables_checked_;
 };
 
 }  // namespace sluice::pg
