@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace sluice {
 
@@ -34,6 +35,20 @@ struct TopicPartition {
   Partition partition;
   auto operator<=>(const TopicPartition&) const = default;
 };
+
+// A TopicPartition that borrows its topic: maps keyed by TopicPartition with
+// std::less<> find a record's partition by it without copying the topic.
+struct TopicPartitionRef {
+  TopicPartitionRef(std::string_view of_topic, Partition of_partition) : topic(of_topic), partition(of_partition) {}
+  TopicPartitionRef(const TopicPartition& tp) : topic(tp.topic), partition(tp.partition) {}  // NOLINT: a view of it
+  std::string_view topic;
+  Partition partition;
+};
+
+inline std::strong_ordering operator<=>(const TopicPartition& a, const TopicPartitionRef& b) {
+  if (auto by_topic = std::string_view(a.topic) <=> b.topic; by_topic != 0) return by_topic;
+  return a.partition <=> b.partition;
+}
 
 }  // namespace sluice
 

@@ -82,8 +82,14 @@ Pipeline::~Pipeline() {
   }
 }
 
-size_t Pipeline::lane_of(const TopicPartition& partition) {
-  auto [it, inserted] = lane_by_partition_.try_emplace(partition, lane_by_partition_.size() % lanes_.size());
+size_t Pipeline::lane_of(TopicPartitionRef partition) {
+  auto it = lane_by_partition_.find(partition);
+  if (it == lane_by_partition_.end()) {
+    it = lane_by_partition_
+             .emplace(TopicPartition{std::string(partition.topic), partition.partition},
+                      lane_by_partition_.size() % lanes_.size())
+             .first;
+  }
   return it->second;
 }
 
@@ -259,8 +265,7 @@ void Pipeline::process(RawRecord&& consumed) {
     constexpr size_t kMaxReserved = 16384;
     open_.batch.entries.reserve(std::min(config_.pipeline.batch_size, kMaxReserved));
   }
-  TopicPartition tp{std::string(consumed.topic), consumed.partition};
-  open_.next[tp] = Offset{consumed.offset.value + 1};
+  set_next(consumed, Offset{consumed.offset.value + 1});
   ++open_records_;
 
   std::optional<RawRecord> prepared;
@@ -337,13 +342,22 @@ void Pipeline::process(RawRecord&& consumed) {
   open_.batch.entries.push_back(BatchEntry{prepared ? std::move(*prepared) : std::move(consumed), std::move(event)});
 }
 
+void Pipeline::set_next(const RawRecord& record, Offset next) {
+  auto it = open_.next.find(TopicPartitionRef{record.topic, record.partition});
+  if (it == open_.next.end()) {
+    open_.next.emplace(TopicPartition{std::string(record.topic), record.partition}, next);
+  } else {
+    it->second = next;
+  }
+}
+
 void Pipeline::reject(const RawRecord& record, Reject rejected) {
   (rejected.stage == Stage::kDecode ? counters_.rejected_decode : counters_.rejected_validate)
       .fetch_add(1, std::memory_order_relaxed);
   metrics_.rejected(rejected.stage);
   if (config_.errors.tolerance == ErrorsTolerance::kNone) {
     // Nothing past the record before it may be committed.
-    open_.next[TopicPartition{std::string(record.topic), record.partition}] = record.offset;
+    set_next(record, record.offset);
     pending_fatal_ = Error::fatal("rejected_with_errors_tolerance_none",
                                   std::string(to_string(rejected.stage)) + " rejected " + coordinates(record) + ": " +
                                       rejected.message + " (errors.tolerance = none)");
@@ -370,7 +384,7 @@ bool Pipeline::hand_off(Batch batch) {
   } else {
     for (const PartitionOffset& offset : batch.offsets) parts[lane_of(offset.partition)].offsets.push_back(offset);
     auto lane_of_record = [&](const RawRecord& record) {
-      return lane_of(TopicPartition{std::string(record.topic), record.partition});
+      return lane_of(TopicPartitionRef{record.topic, record.partition});
     };
     std::vector<size_t> lane_of_entry;
     std::vector<size_t> entries_of_lane(lanes_.size(), 0);

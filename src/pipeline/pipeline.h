@@ -107,13 +107,15 @@ class Pipeline final : public PartitionListener {
   // A batch being filled on the Kafka side.
   struct OpenBatch {
     Batch batch;
-    std::map<TopicPartition, Offset> next;  // next offset per partition
+    std::map<TopicPartition, Offset, std::less<>> next;  // next offset per partition
     size_t bytes = 0;
     std::chrono::steady_clock::time_point opened;
     bool empty() const { return next.empty(); }
   };
 
   void process(RawRecord&& consumed);
+  // Records `next` as the open batch's next offset of the record's partition.
+  void set_next(const RawRecord& record, Offset next);
   void reject(const RawRecord& record, Reject reject);
   Batch close_open_batch();
   // Hands `batch` to the apply lanes, split by partition, waiting for each
@@ -142,7 +144,7 @@ class Pipeline final : public PartitionListener {
 
   // The lane that applies `partition`: assigned on first sight, round robin,
   // and kept for the life of the pipeline (Kafka thread).
-  size_t lane_of(const TopicPartition& partition);
+  size_t lane_of(TopicPartitionRef partition);
   // Whether a lane has a batch waiting / any lane holds work (caller holds mutex_).
   bool any_queued() const;
   bool all_idle() const;
@@ -190,7 +192,7 @@ class Pipeline final : public PartitionListener {
   std::atomic<size_t> in_flight_bytes_{0};  // read, not yet committed
   std::chrono::steady_clock::time_point lag_published_;
 
-  std::map<TopicPartition, size_t> lane_by_partition_;  // Kafka thread
+  std::map<TopicPartition, size_t, std::less<>> lane_by_partition_;  // Kafka thread
 
   // Shared between the threads, under mutex_.
   std::mutex mutex_;
