@@ -71,6 +71,12 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
     settings["fetch.max.bytes"] = std::to_string(fetch_max);
   }
   keep_responses_in_heap(std::strtoll(settings["fetch.max.bytes"].c_str(), nullptr, 10));
+  const std::string& reset = settings["auto.offset.reset"];
+  if (reset == "latest" || reset == "largest" || reset == "end") {
+    source->reset_offset_ = RdKafka::Topic::OFFSET_END;
+  } else if (reset != "earliest" && reset != "smallest" && reset != "beginning") {
+    source->reset_offset_ = RdKafka::Topic::OFFSET_INVALID;  // "error", or a value librdkafka refuses below
+  }
   const std::pair<const char*, const char*> forced[] = {{"enable.auto.commit", "false"},
                                                          {"enable.auto.offset.store", "false"},
                                                          {"partition.assignment.strategy", "cooperative-sticky"}};
@@ -158,14 +164,16 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   for (;;) {
     auto stored = listener_.on_assigned(added);
     if (stored) {
+      std::vector<RdKafka::TopicPartition*> unstored;
       for (auto* tp : partitions) {
         auto it = stored->find(to_sluice(*tp));
         if (it == stored->end()) {
-          tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
+          unstored.push_back(tp);
         } else {
           tp->set_offset(it->second == kFromBeginning ? RdKafka::Topic::OFFSET_BEGINNING : it->second.value);
         }
       }
+      position_unstored(unstored);
       break;
     }
     if (stored.error().error_class == ErrorClass::kFatal) {
@@ -183,6 +191,39 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   for (const auto& tp : added) assigned_.insert(tp);
   if (fetching_paused_) consumer_->pause(partitions);
   log()->info("assigned {} partition(s), {} in total", added.size(), assigned_.size());
+}
+
+void KafkaSource::position_unstored(std::vector<RdKafka::TopicPartition*>& unstored) {
+  for (auto* tp : unstored) tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
+  if (unstored.empty() || reset_offset_ == RdKafka::Topic::OFFSET_INVALID) return;
+  // librdkafka itself would ask for the committed offsets too, but would then
+  // wait retry.backoff.ms (100 ms) before applying auto.offset.reset to those
+  // without one: every new assignment would start fetching that much later.
+  constexpr int kLookupTimeoutMs = 2000;
+  if (RdKafka::ErrorCode code = consumer_->committed(unstored, kLookupTimeoutMs); code != RdKafka::ERR_NO_ERROR) {
+    log()->debug("committed offsets unavailable ({}); librdkafka positions the partitions", RdKafka::err2str(code));
+    for (auto* tp : unstored) tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
+    return;
+  }
+  std::vector<RdKafka::TopicPartition*> uncommitted;
+  for (auto* tp : unstored) {
+    if (tp->err() != RdKafka::ERR_NO_ERROR) {
+      tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
+    } else if (tp->offset() < 0) {
+      tp->set_offset(reset_offset_);
+      uncommitted.push_back(tp);
+    }
+  }
+  if (uncommitted.empty()) return;
+  // A logical offset (beginning, end) makes librdkafka look the partition up
+  // as soon as it is assigned, before it knows the partition's leader at times,
+  // and then it retries only 500 ms later. Looked up here instead, in one
+  // request: ListOffsets takes OFFSET_BEGINNING and OFFSET_END (-2, -1) as
+  // timestamps meaning just that.
+  const bool found = consumer_->offsetsForTimes(uncommitted, kLookupTimeoutMs) == RdKafka::ERR_NO_ERROR;
+  for (auto* tp : uncommitted) {
+    if (!found || tp->err() != RdKafka::ERR_NO_ERROR || tp->offset() < 0) tp->set_offset(reset_offset_);
+  }
 }
 
 void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {

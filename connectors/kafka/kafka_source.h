@@ -93,9 +93,16 @@ class KafkaSource final : public Source {
   void kicker_loop();
   void stop_kicker();
   void assign(std::vector<RdKafka::TopicPartition*>& partitions);
+  // Positions partitions sluice stored no offset for at the group's committed
+  // offset, else where auto.offset.reset says; leaves those it cannot to
+  // librdkafka (OFFSET_INVALID).
+  void position_unstored(std::vector<RdKafka::TopicPartition*>& unstored);
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
 
   PartitionListener& listener_;
+  // Where auto.offset.reset starts a partition without a committed offset
+  // (OFFSET_BEGINNING or OFFSET_END); OFFSET_INVALID for "error".
+  int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
   bool paused_ = false;           // the pipeline asked to pause
   std::chrono::steady_clock::time_point paused_since_;

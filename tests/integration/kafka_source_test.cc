@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "connectors/kafka/kafka_source.h"
 #include "tests/support/test_services.h"
@@ -107,6 +108,54 @@ TEST(KafkaSource, StartsAtStoredOffsetsAndDeliversRecordsWithHeaders) {
   EXPECT_TRUE((*source)->commit({{{topic, Partition{0}}, Offset{25}}}));
   EXPECT_TRUE((*source)->close());
   EXPECT_EQ(listener.revoked.size(), 4u);
+}
+
+// Commits `offset` of `partition` for `group` as another consumer of the group would have.
+void commit_for_group(const std::string& group, const std::string& topic, int partition, int64_t offset) {
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
+  conf->set("group.id", group, error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  ASSERT_TRUE(consumer) << error;
+  std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(topic, partition, offset)};
+  EXPECT_EQ(consumer->commitSync(offsets), RdKafka::ERR_NO_ERROR);
+  RdKafka::TopicPartition::destroy(offsets);
+  consumer->close();
+}
+
+TEST(KafkaSource, WithNothingStoredStartsAtTheGroupsCommittedOffsetElseWhereTheResetPolicySays) {
+  std::string topic = unique_name("source_unstored");
+  dev_broker().create_topic(topic, 2);
+  produce(topic, 2, 10);
+  std::string group = unique_name("group");
+  commit_for_group(group, topic, 1, 6);
+  RecordingListener listener;  // nothing stored in the database
+  KafkaConfig config = consumer_config(topic, group);
+  config.properties["auto.offset.reset"] = "latest";
+  auto source = kafka::KafkaSource::create(config, listener);
+  ASSERT_TRUE(source) << source.error().message;
+
+  // Partition 1 from its committed offset; partition 0, never committed, from
+  // its end: nothing, however long it is polled.
+  std::map<int, std::vector<int64_t>> offsets_by_partition;
+  auto poll_for = [&](std::chrono::seconds how_long, size_t enough) {
+    auto deadline = std::chrono::steady_clock::now() + how_long;
+    size_t total = 0;
+    while (total < enough && std::chrono::steady_clock::now() < deadline) {
+      auto records = (*source)->poll(100, std::chrono::milliseconds(100));
+      ASSERT_TRUE(records) << records.error().message;
+      for (const RawRecord& record : *records) {
+        offsets_by_partition[record.partition.value].push_back(record.offset.value);
+        ++total;
+      }
+    }
+  };
+  poll_for(std::chrono::seconds(30), 4);
+  poll_for(std::chrono::seconds(2), 1);
+  EXPECT_EQ(offsets_by_partition[1], (std::vector<int64_t>{6, 7, 8, 9}));
+  EXPECT_TRUE(offsets_by_partition[0].empty());
+  EXPECT_TRUE((*source)->close());
 }
 
 TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
