@@ -9,4 +9,4 @@ sluice_add_test(unit_target_catalog LABEL unit
 find_package(OpenSSL REQUIRED)
 sluice_add_test(integration_validate LABEL integration
   SOURCES integration/validate_test.cc
-  LIBS sluice::dlq OpenSSL::Crypto)
+  LIBS sluice::dlq sluice_consumed_record OpenSSL::Crypto)

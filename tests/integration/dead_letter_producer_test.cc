@@ -5,49 +5,31 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "dlq/kafka_dead_letter_producer.h"
+#include "tests/support/consumed_record.h"
 #include "tests/support/test_services.h"
 
 namespace sluice {
 namespace {
 
+using testing::consumed_record;
+using testing::ConsumedRecord;
+using testing::consumer_from_start;
 using testing::dev_broker;
 using testing::unique_name;
 
-struct ConsumedRecord {
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::map<std::string, std::string> headers;
-};
-
 std::vector<ConsumedRecord> consume_all(const std::string& topic, size_t expected) {
-  std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
-  conf->set("group.id", unique_name("dlq_reader"), error);
-  conf->set("auto.offset.reset", "earliest", error);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
-  consumer->subscribe({topic});
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer = consumer_from_start(topic);
   std::vector<ConsumedRecord> records;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (records.size() < expected && std::chrono::steady_clock::now() < deadline) {
     std::unique_ptr<RdKafka::Message> message(consumer->consume(200));
     if (message->err() != RdKafka::ERR_NO_ERROR) continue;
-    ConsumedRecord record;
-    if (message->key()) record.key = *message->key();
-    if (message->payload()) record.value = std::string(static_cast<const char*>(message->payload()), message->len());
-    if (RdKafka::Headers* headers = message->headers()) {
-      for (const auto& header : headers->get_all()) {
-        record.headers[header.key()] =
-            header.value() ? std::string(static_cast<const char*>(header.value()), header.value_size()) : "";
-      }
-    }
-    records.push_back(std::move(record));
+    records.push_back(consumed_record(*message));
   }
   consumer->close();
   return records;

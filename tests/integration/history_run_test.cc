@@ -21,8 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::dev_broker;
 using testing::postgres;
-using testing::query;
 using testing::query_value;
+using testing::rows;
 using testing::SluiceProcess;
 using testing::unique_name;
 
@@ -53,15 +53,6 @@ void produce(const std::string& topic, const std::vector<std::pair<int64_t, std:
     if (code != RdKafka::ERR_NO_ERROR) throw std::runtime_error(RdKafka::err2str(code));
   }
   if (producer->flush(30000) != RdKafka::ERR_NO_ERROR) throw std::runtime_error("flush timed out");
-}
-
-std::string rows(const std::string& url, const std::string& sql) {
-  std::string out;
-  for (const auto& r : query(url, sql)) {
-    for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i].value_or("NULL");
-    out += ";";
-  }
-  return out;
 }
 
 TEST(HistoryRun, OneTopicFeedsTheReplicaItsHistoryAndItsChangelog) {

@@ -4,61 +4,39 @@
 // its history and its changelog fed by one topic in one transaction.
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "sinks/postgres/postgres_sink.h"
+#include "tests/support/sink_fixture.h"
 #include "tests/support/test_services.h"
 
 namespace {
 
 using sluice::Batch;
 using sluice::BatchEntry;
-using sluice::Column;
 using sluice::Datum;
 using sluice::FieldType;
 using sluice::InsertMode;
 using sluice::Op;
 using sluice::Row;
-using sluice::RowSchema;
 using sluice::SinkConfig;
-using sluice::SinkReject;
-using sluice::Status;
 using sluice::pg::PostgresSink;
-using sluice::testing::postgres;
+using sluice::testing::col;
 using sluice::testing::query;
 using sluice::testing::query_value;
-using sluice::testing::unique_name;
-
-using Schema = std::shared_ptr<const RowSchema>;
+using sluice::testing::Schema;
+using sluice::testing::schema;
+using sluice::testing::SinkFixture;
 
 // Source commit times are kEpoch + the event's lsn in seconds, so validity
 // ranges read as lsns in the expectations below.
 constexpr int64_t kEpochSeconds = 1767225600;  // 2026-01-01 00:00:00 UTC
 
-Schema schema(std::vector<Column> columns) {
-  auto out = std::make_shared<RowSchema>();
-  out->columns = std::move(columns);
-  return out;
-}
-
-Column col(std::string name, FieldType type) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  return c;
-}
-
-class HistoryTest : public ::testing::Test {
+class HistoryTest : public SinkFixture {
  protected:
-  void SetUp() override { url_ = postgres().create_database(unique_name("history")); }
+  HistoryTest() : SinkFixture("history") {}
 
-  std::unique_ptr<PostgresSink> open(SinkConfig config) {
-    auto sink = PostgresSink::open({url_, "", ""}, config, "group1");
-    EXPECT_TRUE(sink) << sink.error().message;
-    return sink ? std::move(*sink) : nullptr;
-  }
   static SinkConfig history_mode() {
     SinkConfig config;
     config.insert_mode = InsertMode::kHistory;
@@ -68,12 +46,7 @@ class HistoryTest : public ::testing::Test {
   // An event for key `id` at source lsn `lsn` (commit time kEpoch + lsn s),
   // at the next Kafka offset. Deletes carry a before image.
   BatchEntry at(uint64_t lsn, Op op, int64_t id, const std::string& name = "n", const std::string& table = "items") {
-    BatchEntry e;
-    e.event.op = op;
-    e.event.origin.topic = "topic1";
-    e.event.origin.partition = sluice::Partition{0};
-    e.event.origin.offset = sluice::Offset{next_offset_++};
-    e.event.table = sluice::TableName{"", table};
+    BatchEntry e = next_entry(op, table);
     e.event.source.ts_ms = (kEpochSeconds + static_cast<int64_t>(lsn)) * 1000;
     e.event.source.position.kind = sluice::PositionKind::kPostgresLsn;
     e.event.source.position.parts = {lsn, 0, 0, 0};
@@ -89,27 +62,11 @@ class HistoryTest : public ::testing::Test {
     return e;
   }
 
-  Batch batch(std::vector<BatchEntry> entries) {
-    Batch b;
-    b.entries = std::move(entries);
-    b.offsets.push_back({{"topic1", sluice::Partition{0}}, sluice::Offset{next_offset_}});
-    return b;
-  }
-
   void apply(PostgresSink& sink, const Batch& b, size_t expect_applied) {
     auto stats = sink.apply(b, no_rejects);
     ASSERT_TRUE(stats) << stats.error().message;
     EXPECT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
     EXPECT_EQ(stats->applied, expect_applied);
-  }
-
-  std::string rows(const std::string& sql) {
-    std::string out;
-    for (const auto& r : query(url_, sql)) {
-      for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i].value_or("NULL");
-      out += ";";
-    }
-    return out;
   }
 
   // Every version of `table`: id, name, valid from, valid to (as lsns),
@@ -132,12 +89,8 @@ class HistoryTest : public ::testing::Test {
                 " < __valid_to OR __valid_to IS NULL) ORDER BY id");
   }
 
-  static Status no_rejects(std::span<const SinkReject>) { return {}; }
-
-  std::string url_;
   Schema key_schema_ = schema({col("id", FieldType::kInt64)});
   Schema value_schema_ = schema({col("id", FieldType::kInt64), col("name", FieldType::kString)});
-  int64_t next_offset_ = 100;
 };
 
 TEST_F(HistoryTest, CreatesUpdatesDeletesAndRecreatesMakeExactlyTheseVersions) {

@@ -12,15 +12,12 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/sluice_command.h"
 #include "tests/support/test_services.h"
 
 namespace sluice {
@@ -39,8 +37,11 @@ using testing::dev_broker;
 using testing::postgres;
 using testing::query;
 using testing::query_value;
+using testing::run_sluice;
+using testing::RunResult;
 using testing::SluiceProcess;
 using testing::unique_name;
+using testing::write_config;
 
 constexpr const char* kDatabasePassword = "pg-Secret-7f3a9c";
 constexpr const char* kSaslPassword = "sasl-Secret-2b8e41";
@@ -151,31 +152,6 @@ Fixture set_up() {
              "errors.deadletterqueue.topic.name = " + s.dlq + "\n" + "table.name.format = " + s.table + "\n" +
              "validate." + s.table + ".quantity = min:0\n" + "batch.size = 500\n";
   return s;
-}
-
-std::string write_config(const std::string& text) {
-  std::string path = (std::filesystem::temp_directory_path() / (unique_name("sluice_ops") + ".properties")).string();
-  std::ofstream(path) << text;
-  return path;
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-RunResult run_sluice(const std::string& args, const std::string& config_text) {
-  std::string path = write_config(config_text);
-  std::string command = "timeout 120 " + testing::executable_path("sluice") + " " + args + " --config " + path + " 2>&1";
-  RunResult result;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) result.output.append(buffer.data(), n);
-  int status = ::pclose(pipe.release());
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::filesystem::remove(path);
-  return result;
 }
 
 // The value of the sample `series` (name with its labels, as rendered).

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -14,43 +13,27 @@
 
 #include "decode/debezium_decoder.h"
 #include "sinks/postgres/connection.h"
+#include "tests/support/sink_fixture.h"
 #include "tests/support/test_services.h"
 
 namespace {
 
 using sluice::Batch;
 using sluice::BatchEntry;
-using sluice::ChangeEvent;
 using sluice::Column;
 using sluice::Datum;
 using sluice::FieldType;
 using sluice::Op;
 using sluice::Row;
-using sluice::RowSchema;
 using sluice::SinkConfig;
 using sluice::SinkReject;
 using sluice::Status;
-using sluice::pg::PostgresSink;
-using sluice::testing::postgres;
+using sluice::testing::col;
 using sluice::testing::query;
 using sluice::testing::query_value;
-using sluice::testing::unique_name;
-
-using Schema = std::shared_ptr<const RowSchema>;
-
-Schema schema(std::vector<Column> columns) {
-  auto out = std::make_shared<RowSchema>();
-  out->columns = std::move(columns);
-  return out;
-}
-
-Column col(std::string name, FieldType type, bool optional = true) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.optional = optional;
-  return c;
-}
+using sluice::testing::Schema;
+using sluice::testing::schema;
+using sluice::testing::SinkFixture;
 
 // A value: nullptr-like "\x01NULL" marks SQL NULL.
 const std::string kNull = "\x01NULL";
@@ -62,30 +45,21 @@ Row row(const Schema& s, const std::vector<std::string>& values) {
   return r;
 }
 
-class SinkTest : public ::testing::Test {
+class SinkTest : public SinkFixture {
  protected:
+  SinkTest() : SinkFixture("sink") {}
+
   void SetUp() override {
-    url_ = postgres().create_database(unique_name("sink"));
+    SinkFixture::SetUp();
     key_schema_ = schema({col("id", FieldType::kInt64, false)});
     value_schema_ = schema({col("id", FieldType::kInt64, false), col("name", FieldType::kString),
                             col("qty", FieldType::kInt32)});
   }
 
-  std::unique_ptr<PostgresSink> open(SinkConfig config = {}) {
-    auto sink = PostgresSink::open({url_, "", ""}, config, "group1");
-    EXPECT_TRUE(sink) << sink.error().message;
-    return sink ? std::move(*sink) : nullptr;
-  }
-
   // An event on table `table` for key `id`; deletes carry only the key.
   BatchEntry event(Op op, int64_t id, const std::string& name = "n", const std::string& qty = "1",
                    const std::string& table = "items") {
-    BatchEntry e;
-    e.event.op = op;
-    e.event.origin.topic = "topic1";
-    e.event.origin.partition = sluice::Partition{0};
-    e.event.origin.offset = sluice::Offset{next_offset_++};
-    e.event.table = sluice::TableName{"", table};
+    BatchEntry e = next_entry(op, table);
     e.event.key = row(key_schema_, {std::to_string(id)});
     if (op != Op::kDelete) e.event.after = row(value_schema_, {std::to_string(id), name, qty});
     return e;
@@ -100,28 +74,8 @@ class SinkTest : public ::testing::Test {
     return e;
   }
 
-  Batch batch(std::vector<BatchEntry> entries) {
-    Batch b;
-    b.entries = std::move(entries);
-    b.offsets.push_back({{"topic1", sluice::Partition{0}}, sluice::Offset{next_offset_}});
-    return b;
-  }
-
-  std::string rows(const std::string& sql) {
-    std::string out;
-    for (const auto& r : query(url_, sql)) {
-      for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i].value_or("NULL");
-      out += ";";
-    }
-    return out;
-  }
-
-  static Status no_rejects(std::span<const SinkReject>) { return {}; }
-
-  std::string url_;
   Schema key_schema_;
   Schema value_schema_;
-  int64_t next_offset_ = 100;
 };
 
 TEST_F(SinkTest, UpsertKeepsTheLastEventPerKeyAndStoresOffsets) {

@@ -7,7 +7,6 @@
 // nothing, and the stats must count what the dead-letter topic holds.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <cctype>
 #include <set>
@@ -15,6 +14,7 @@
 #include "connectors/kafka/kafka_topic_reader.h"
 #include "debezium_workload.h"
 #include "dlq/dead_letter_record.h"
+#include "tests/support/sluice_command.h"
 #include "tests/support/test_services.h"
 #include "tests/support/workload_checks.h"
 
@@ -24,9 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 using workload::DebeziumWorkload;
 
-// 20k events of about 2.5 KB: 24 partitions keep each well under the ~5 MB
-// the dev broker holds per partition.
-constexpr int kPartitions = 24;
 constexpr int kDeadLetterPartitions = 4;
 // customer_id is uniform in 1..100000: about 5% of the rows break this rule,
 // and so do their creates and updates.
@@ -75,21 +72,14 @@ class ReplayTest : public ::testing::Test {
     database_url_ = postgres().create_database(name_);
     topic_ = name_ + "_orders";
     dlq_ = name_ + "_dlq";
-    dev_broker().create_topic(topic_, kPartitions);
     dev_broker().create_topic(dlq_, kDeadLetterPartitions);
     dev_broker().create_topic(dlq_ + ".parking", 2);
 
-    workload::WorkloadSpec spec;
-    spec.events = 20'000;
-    spec.seed = 20261202;
-    spec.partitions = kPartitions;
-    ProducedWorkload produced = produce_workload(spec, topic_);
+    ProducedWorkload produced = produce_20k_workload(topic_);
     workload_ = std::move(produced.workload);
     malformed_ = std::move(produced.malformed);
 
-    config_path_ = "/tmp/" + name_ + ".properties";
-    std::ofstream config(config_path_);
-    config << sluice_properties(topic_, name_, database_url_, dlq_, "batch.size = 2000\n");
+    config_path_ = write_config(sluice_properties(topic_, name_, database_url_, dlq_, "batch.size = 2000\n"));
   }
   void TearDown() override { std::remove(config_path_.c_str()); }
 

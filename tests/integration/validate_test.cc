@@ -8,27 +8,30 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tests/support/consumed_record.h"
+#include "tests/support/sluice_command.h"
 #include "tests/support/test_services.h"
 
 namespace sluice {
 namespace {
 
+using testing::consumed_record;
+using testing::ConsumedRecord;
+using testing::consumer_from_start;
 using testing::dev_broker;
 using testing::postgres;
 using testing::query;
 using testing::query_value;
+using testing::run_sluice;
+using testing::RunResult;
 using testing::unique_name;
 
 constexpr const char* kMaskKey = "integration-mask-key";
@@ -53,37 +56,17 @@ void produce(const std::string& topic, const std::vector<Message>& messages) {
   ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
 }
 
-struct DeadLetter {
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::map<std::string, std::string> headers;
-};
-
 // Dead-letter records by their original offset.
-std::map<int64_t, DeadLetter> consume_dead_letters(const std::string& topic, size_t expected) {
-  std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
-  conf->set("group.id", unique_name("dlq_reader"), error);
-  conf->set("auto.offset.reset", "earliest", error);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
-  consumer->subscribe({topic});
-  std::map<int64_t, DeadLetter> out;
+std::map<int64_t, ConsumedRecord> consume_dead_letters(const std::string& topic, size_t expected) {
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer = consumer_from_start(topic);
+  std::map<int64_t, ConsumedRecord> out;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   size_t seen = 0;
   while (seen < expected && std::chrono::steady_clock::now() < deadline) {
     std::unique_ptr<RdKafka::Message> message(consumer->consume(200));
     if (message->err() != RdKafka::ERR_NO_ERROR) continue;
     ++seen;
-    DeadLetter record;
-    if (message->key()) record.key = *message->key();
-    if (message->payload()) record.value = std::string(static_cast<const char*>(message->payload()), message->len());
-    if (RdKafka::Headers* headers = message->headers()) {
-      for (const auto& header : headers->get_all()) {
-        record.headers[header.key()] =
-            header.value() ? std::string(static_cast<const char*>(header.value()), header.value_size()) : "";
-      }
-    }
+    ConsumedRecord record = consumed_record(*message);
     out[std::stoll(record.headers["__connect.errors.offset"])] = std::move(record);
   }
   // Anything beyond `expected` would be a bug: look a little longer.
@@ -108,29 +91,6 @@ std::string hmac_hex(const std::string& key, const std::string& value) {
     out += hex;
   }
   return out;
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-RunResult run_sluice(const std::string& args, const std::string& config_text) {
-  std::string path = (std::filesystem::temp_directory_path() / (unique_name("sluice_validate") + ".properties")).string();
-  {
-    std::ofstream out(path);
-    out << config_text;
-  }
-  std::string command = "timeout 120 " + testing::executable_path("sluice") + " " + args + " --config " + path + " 2>&1";
-  RunResult result;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) result.output.append(buffer.data(), n);
-  int status = ::pclose(pipe.release());
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::filesystem::remove(path);
-  return result;
 }
 
 std::string envelope(const std::string& after, const std::string& op = "c", const std::string& before = "null") {
@@ -226,7 +186,7 @@ TEST(ValidateEndToEnd, GoodEventsReachTheTableAndBadOnesTheDeadLetterTopic) {
   for (const Expected& e : expected) {
     SCOPED_TRACE("offset " + std::to_string(e.offset));
     ASSERT_TRUE(dead.contains(e.offset));
-    const DeadLetter& record = dead.at(e.offset);
+    const ConsumedRecord& record = dead.at(e.offset);
     EXPECT_EQ(record.headers.at("__connect.errors.stage"), "validate");
     EXPECT_EQ(record.headers.at("__connect.errors.topic"), s.topic);
     EXPECT_EQ(record.headers.at("sluice.errors.rule"), e.rule);
@@ -255,7 +215,7 @@ TEST(ValidateEndToEnd, DeadLetterRecordsCanBeMaskedToo) {
   EXPECT_EQ(query_value(s.url, "SELECT count(*) FROM " + s.table), "0");
   auto dead = consume_dead_letters(s.dlq, 1);
   ASSERT_TRUE(dead.contains(0));
-  const DeadLetter& record = dead.at(0);
+  const ConsumedRecord& record = dead.at(0);
   EXPECT_EQ(record.headers.at("sluice.errors.rule"), "min:0");
   EXPECT_EQ(record.headers.at("sluice.masked"), "true");
   ASSERT_TRUE(record.value.has_value());
@@ -325,7 +285,7 @@ TEST(ValidateEndToEnd, NamesPostgresCannotHoldGoToTheDeadLetterTopicAndTheStream
   for (const auto& [offset, reason] : expected) {
     SCOPED_TRACE("offset " + std::to_string(offset));
     ASSERT_TRUE(dead.contains(offset));
-    const DeadLetter& record = dead.at(offset);
+    const ConsumedRecord& record = dead.at(offset);
     EXPECT_EQ(record.headers.at("__connect.errors.stage"), "sink");
     EXPECT_EQ(record.headers.at("sluice.errors.rule"), "invalid_identifier");
     EXPECT_NE(record.headers.at("__connect.errors.exception.message").find(reason), std::string::npos)

@@ -12,7 +12,6 @@
 
 #include <signal.h>
 
-#include <fstream>
 #include <csignal>
 #include <random>
 #include <iostream>
@@ -22,6 +21,7 @@
 #include "connectors/kafka/kafka_topic_reader.h"
 #include "debezium_workload.h"
 #include "dlq/dead_letter_record.h"
+#include "tests/support/sluice_command.h"
 #include "tests/support/test_services.h"
 #include "tests/support/workload_checks.h"
 
@@ -30,8 +30,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using workload::DebeziumWorkload;
-
-constexpr int kPartitions = 24;  // 20k events of ~2.5 KB: well under ~5 MB per partition
 
 class OutageTest : public ::testing::Test {
  protected:
@@ -44,20 +42,14 @@ class OutageTest : public ::testing::Test {
     query(database_url_, "ALTER DATABASE " + name_ + " SET synchronous_commit = on");
     topic_ = name_ + "_orders";
     dlq_ = name_ + "_dlq";
-    dev_broker().create_topic(topic_, kPartitions);
     dev_broker().create_topic(dlq_, 4);
-    workload::WorkloadSpec spec;
-    spec.events = 20'000;
-    spec.seed = 20261202;
-    spec.partitions = kPartitions;
-    ProducedWorkload produced = produce_workload(spec, topic_);
+    ProducedWorkload produced = produce_20k_workload(topic_);
     workload_ = std::move(produced.workload);
     malformed_ = std::move(produced.malformed);
     end_offsets_ = std::move(produced.end_offsets);
-    config_path_ = "/tmp/" + name_ + ".properties";
-    std::ofstream config(config_path_);
     // Small batches, so the outage falls in the middle of the run.
-    config << sluice_properties(topic_, name_, database_url_, dlq_, "errors.retry.delay.max.ms = 1000\nbatch.size = 500\n");
+    config_path_ = write_config(
+        sluice_properties(topic_, name_, database_url_, dlq_, "errors.retry.delay.max.ms = 1000\nbatch.size = 500\n"));
   }
   void TearDown() override { std::remove(config_path_.c_str()); }
 

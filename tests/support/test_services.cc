@@ -271,6 +271,15 @@ std::optional<std::string> query_value(const std::string& url, const std::string
   return rows[0][0];
 }
 
+std::string rows(const std::string& url, const std::string& sql) {
+  std::string out;
+  for (const auto& r : query(url, sql)) {
+    for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i].value_or("NULL");
+    out += ";";
+  }
+  return out;
+}
+
 void copy_in(const std::string& url, const std::string& copy_statement, const std::string& data) {
   std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(url.c_str()), PQfinish);
   if (PQstatus(conn.get()) != CONNECTION_OK) {

@@ -79,6 +79,9 @@ using SqlRow = std::vector<std::optional<std::string>>;
 std::vector<SqlRow> query(const std::string& url, const std::string& sql);
 // The single value of a one-row, one-column query.
 std::optional<std::string> query_value(const std::string& url, const std::string& sql);
+// The rows of `sql` on `url` as one text: values joined by ',', each row ended
+// by ';', NULL as "NULL" ("1,a;2,NULL;").
+std::string rows(const std::string& url, const std::string& sql);
 
 // Runs `copy_statement` (COPY ... FROM STDIN) on `url` with `data` as input.
 void copy_in(const std::string& url, const std::string& copy_statement, const std::string& data);

@@ -32,4 +32,13 @@ ProducedWorkload produce_workload(const workload::WorkloadSpec& spec, const std:
   return out;
 }
 
+ProducedWorkload produce_20k_workload(const std::string& topic) {
+  workload::WorkloadSpec spec;
+  spec.events = 20'000;
+  spec.seed = 20261202;
+  spec.partitions = 24;
+  dev_broker().create_topic(topic, spec.partitions);
+  return produce_workload(spec, topic);
+}
+
 }  // namespace sluice::testing

@@ -30,6 +30,12 @@ struct ProducedWorkload {
 // Generates `spec` and produces it into `topic` of the test dev broker.
 ProducedWorkload produce_workload(const workload::WorkloadSpec& spec, const std::string& topic);
 
+// Creates `topic` and produces into it the 20k generated events (seed
+// 20261202) that the replay and outage tests share, over 24 partitions: events
+// of about 2.5 KB keep each well under the ~5 MB the dev broker holds per
+// partition.
+ProducedWorkload produce_20k_workload(const std::string& topic);
+
 // Rows that differ between `table` on `url` and the workload's expected
 // final state, counted both ways (EXCEPT ALL), over the workload's columns.
 int64_t rows_differing(const std::string& url, const std::string& table, const workload::DebeziumWorkload& workload);

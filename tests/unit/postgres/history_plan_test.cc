@@ -2,81 +2,22 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
-
 #include "sinks/postgres/stale_guard.h"
+#include "tests/support/order_events.h"
 
 namespace sluice::pg {
 namespace {
 
-std::shared_ptr<const RowSchema> schema_of(std::vector<std::string> names) {
-  auto schema = std::make_shared<RowSchema>();
-  for (std::string& name : names) schema->columns.push_back(Column{std::move(name), FieldType::kString});
-  return schema;
-}
+using testing::entries_of;
+using testing::names_of;
 
-// Events of one table keyed by "id", with a PostgreSQL lsn as source position.
-class Events {
- public:
-  Events& add(Op op, std::string id, uint64_t lsn, std::string qty = "1") {
-    ChangeEvent event;
-    event.op = op;
-    event.origin.topic = "orders";
-    event.origin.offset = Offset{static_cast<int64_t>(batch_.entries.size())};
-    event.source.ts_ms = 1700000000000 + static_cast<int64_t>(lsn);
-    event.source.position.kind = PositionKind::kPostgresLsn;
-    event.source.position.parts = {lsn, 0, 0, 0};
-    event.key = Row{key_schema_, {Datum::of(id)}};
-    if (op == Op::kDelete) {
-      event.before = Row{before_schema_, {Datum::of(id), Datum::of(qty), Datum::of("gone")}};
-    } else if (op != Op::kTruncate) {
-      event.after = Row{value_schema_, {Datum::of(id), Datum::of(qty)}};
-    }
-    if (op == Op::kTruncate) event.key.reset();
-    batch_.entries.push_back(BatchEntry{{}, std::move(event)});
-    return *this;
-  }
-  Events& tombstone(std::string id) {
-    ChangeEvent event;
-    event.op = Op::kDelete;
-    event.tombstone = true;
-    event.origin.topic = "orders";
-    event.origin.offset = Offset{static_cast<int64_t>(batch_.entries.size())};
-    event.key = Row{key_schema_, {Datum::of(id)}};
-    batch_.entries.push_back(BatchEntry{{}, std::move(event)});
-    return *this;
-  }
-
-  std::vector<size_t> all() const {
-    std::vector<size_t> out(batch_.entries.size());
-    std::iota(out.begin(), out.end(), 0);
-    return out;
-  }
-  TablePlan history(const SinkConfig& config) const { return plan_history(config, batch_, all()); }
-  TablePlan changelog(const SinkConfig& config) const { return plan_changelog(config, batch_, all()); }
-
- private:
-  std::shared_ptr<const RowSchema> key_schema_ = schema_of({"id"});
-  std::shared_ptr<const RowSchema> value_schema_ = schema_of({"id", "qty"});
-  std::shared_ptr<const RowSchema> before_schema_ = schema_of({"id", "qty", "note"});
-  Batch batch_;
-};
-
-std::vector<size_t> entries_of(const TablePlan& plan) {
-  std::vector<size_t> out;
-  for (const PlannedRow& row : plan.rows) out.push_back(row.entry);
-  return out;
-}
-
-std::vector<std::string> names_of(const TablePlan& plan) {
-  std::vector<std::string> out;
-  for (const WriteColumn& c : plan.columns) out.push_back(c.name);
-  return out;
-}
+// History events carry a source time, and deletes a before image with a
+// column ("note") their after images lack.
+testing::OrderEvents history_events() { return testing::OrderEvents({.source_time = true, .before_note = true}); }
 
 TEST(HistoryPlan, EveryEventOfAKeyIsAVersion) {
   SinkConfig config;
-  TablePlan plan = Events()
+  TablePlan plan = history_events()
                        .add(Op::kCreate, "1", 10)
                        .add(Op::kUpdate, "1", 11)
                        .add(Op::kCreate, "2", 12)
@@ -103,14 +44,14 @@ TEST(HistoryPlan, EveryEventOfAKeyIsAVersion) {
 TEST(HistoryPlan, TheSameChangeTwiceInABatchIsOneVersionAndTombstonesAreLeftOut) {
   SinkConfig config;
   TablePlan plan =
-      Events().add(Op::kCreate, "1", 10).add(Op::kCreate, "1", 10).add(Op::kDelete, "1", 11).tombstone("1").history(config);
+      history_events().add(Op::kCreate, "1", 10).add(Op::kCreate, "1", 10).add(Op::kDelete, "1", 11).tombstone("1").history(config);
   EXPECT_EQ(entries_of(plan), (std::vector<size_t>{0, 2}));
   EXPECT_EQ(plan.rows[0].folded, 2u);
   EXPECT_EQ(plan.applied, 3u);
   EXPECT_EQ(plan.skipped, 1u);
 
   config.delete_enabled = false;
-  plan = Events().add(Op::kCreate, "1", 10).add(Op::kDelete, "1", 11).history(config);
+  plan = history_events().add(Op::kCreate, "1", 10).add(Op::kDelete, "1", 11).history(config);
   EXPECT_EQ(entries_of(plan), (std::vector<size_t>{0}));
   EXPECT_EQ(plan.skipped, 1u);
 }
@@ -118,7 +59,7 @@ TEST(HistoryPlan, TheSameChangeTwiceInABatchIsOneVersionAndTombstonesAreLeftOut)
 TEST(HistoryPlan, OnlyKeyedModesHaveAHistory) {
   SinkConfig config;
   config.primary_key_mode = PrimaryKeyMode::kKafka;
-  TablePlan plan = Events().add(Op::kCreate, "1", 10).history(config);
+  TablePlan plan = history_events().add(Op::kCreate, "1", 10).history(config);
   EXPECT_TRUE(plan.rows.empty());
   EXPECT_EQ(plan.skipped, 1u);
 }
@@ -158,7 +99,7 @@ TEST(HistoryPlan, EventTimeAndItsText) {
 
 TEST(ChangelogPlan, EveryEventIsARowKeyedByItsKafkaRecord) {
   SinkConfig config;
-  TablePlan plan = Events()
+  TablePlan plan = history_events()
                        .add(Op::kCreate, "1", 10)
                        .add(Op::kUpdate, "1", 11)
                        .add(Op::kDelete, "1", 12)
