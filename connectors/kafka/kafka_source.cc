@@ -189,7 +189,19 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     return;
   }
   for (const auto& tp : added) assigned_.insert(tp);
-  if (fetching_paused_) consumer_->pause(partitions);
+  // librdkafka keeps a partition's pause across its revocation: one paused
+  // here before it left would come back paused, and resume_all() would never
+  // resume it (it was not assigned while fetching_paused_ was set). So new
+  // partitions get the pause state of the moment either way.
+  // librdkafka keeps a partition's pause across its loss or revocation: one
+  // paused here before it left would come back paused, and resume_all() would
+  // never resume it (it was not assigned when fetching resumed). So new
+  // partitions get the pause state of the moment either way.
+  if (fetching_paused_) {
+    consumer_->pause(partitions);
+  } else {
+    consumer_->resume(partitions);
+  }
   log()->info("assigned {} partition(s), {} in total", added.size(), assigned_.size());
 }
 
@@ -353,6 +365,7 @@ Status KafkaSource::hold(std::chrono::milliseconds timeout) {
 }
 
 void KafkaSource::pause_fetching() {
+  log()->debug("fetching paused: {} bytes of records held", held_bytes_);
   fetching_paused_ = true;
   PartitionList list;
   for (const auto& tp : assigned_) list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));

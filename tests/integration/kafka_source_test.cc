@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connectors/kafka/kafka_source.h"
@@ -187,6 +188,78 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
   for (const auto& tp : (*second)->assignment()) EXPECT_TRUE(first_listener.revoked.contains(tp));
   EXPECT_TRUE((*second)->close());
   EXPECT_TRUE((*first)->close());
+}
+
+// Produces `count` records of `bytes` each into `partition`.
+void produce_large(const std::string& topic, int partition, int count, size_t bytes) {
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  std::string value(bytes, 'x');
+  for (int i = 0; i < count; ++i) {
+    while (producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(), nullptr, 0,
+                             0, nullptr) == RdKafka::ERR__QUEUE_FULL) {
+      producer->poll(10);
+    }
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+}
+
+// A member paused long enough to stop fetching loses its partitions (it
+// stopped polling for longer than max.poll.interval.ms, as when an outage
+// holds the pipeline) and gets them back: once the pipeline resumes, their
+// records flow again to the end. librdkafka keeps a pause across the loss:
+// resumed while none were assigned, they once came back paused for good.
+TEST(KafkaSource, PartitionsPausedWhenLostFlowAgainWhenTheyComeBack) {
+  std::string topic = unique_name("source_pause");
+  // 48 MB, more than the 32 MB a paused member holds before it stops fetching;
+  // the dev broker keeps the last few MB of a partition.
+  constexpr int kPartitions = 12;
+  constexpr int kPerPartition = 80;
+  dev_broker().create_topic(topic, kPartitions);
+  for (int p = 0; p < kPartitions; ++p) produce_large(topic, p, kPerPartition, 50 << 10);
+  RecordingListener listener;
+  auto source = kafka::KafkaSource::create(consumer_config(topic, unique_name("group")), listener);
+  ASSERT_TRUE(source) << source.error().message;
+  // Paused: records are held until 32 MB are, then fetching stops.
+  (*source)->pause_all();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((*source)->assignment().size() < kPartitions && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*source)->poll(100, std::chrono::milliseconds(100)));
+  }
+  ASSERT_EQ((*source)->assignment().size(), static_cast<size_t>(kPartitions));
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5); std::chrono::steady_clock::now() < until;) {
+    ASSERT_TRUE((*source)->poll(100, std::chrono::milliseconds(100)));
+  }
+  // No poll for longer than max.poll.interval.ms (10 s): the member leaves the
+  // group and learns on its next poll that it lost the partitions.
+  std::this_thread::sleep_for(std::chrono::seconds(13));
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (listener.revoked.size() < kPartitions && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*source)->poll(100, std::chrono::milliseconds(100)));
+  }
+  ASSERT_EQ(listener.revoked.size(), static_cast<size_t>(kPartitions));
+  // The pipeline resumes as soon as the lost partitions' work is dropped,
+  // before they come back.
+  ASSERT_TRUE((*source)->assignment().empty());
+  (*source)->resume_all();
+  std::map<int32_t, int64_t> last_offset;
+  auto all_at_end = [&] {
+    for (int p = 0; p < kPartitions; ++p) {
+      if (last_offset[p] != kPerPartition - 1) return false;
+    }
+    return true;
+  };
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!all_at_end() && std::chrono::steady_clock::now() < deadline) {
+    auto records = (*source)->poll(100, std::chrono::milliseconds(100));
+    ASSERT_TRUE(records) << records.error().message;
+    for (const RawRecord& record : *records) last_offset[record.partition.value] = record.offset.value;
+  }
+  EXPECT_EQ((*source)->assignment().size(), static_cast<size_t>(kPartitions));
+  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(last_offset[p], kPerPartition - 1) << "partition " << p;
+  EXPECT_TRUE((*source)->close());
 }
 
 }  // namespace
