@@ -189,10 +189,6 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     return;
   }
   for (const auto& tp : added) assigned_.insert(tp);
-  // librdkafka keeps a partition's pause across its revocation: one paused
-  // here before it left would come back paused, and resume_all() would never
-  // resume it (it was not assigned while fetching_paused_ was set). So new
-  // partitions get the pause state of the moment either way.
   // librdkafka keeps a partition's pause across its loss or revocation: one
   // paused here before it left would come back paused, and resume_all() would
   // never resume it (it was not assigned when fetching resumed). So new
