@@ -164,16 +164,21 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   for (;;) {
     auto stored = listener_.on_assigned(added);
     if (stored) {
-      std::vector<RdKafka::TopicPartition*> unstored;
+      std::vector<RdKafka::TopicPartition*> unstored, from_beginning;
       for (auto* tp : partitions) {
         auto it = stored->find(to_sluice(*tp));
         if (it == stored->end()) {
           unstored.push_back(tp);
+        } else if (it->second == kFromBeginning) {
+          tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
+          from_beginning.push_back(tp);
         } else {
-          tp->set_offset(it->second == kFromBeginning ? RdKafka::Topic::OFFSET_BEGINNING : it->second.value);
+          tp->set_offset(it->second.value);
         }
       }
-      position_unstored(unstored);
+      std::vector<RdKafka::TopicPartition*> logical = position_unstored(unstored);
+      logical.insert(logical.end(), from_beginning.begin(), from_beginning.end());
+      look_up_logical(logical);
       break;
     }
     if (stored.error().error_class == ErrorClass::kFatal) {
@@ -201,19 +206,18 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   log()->info("assigned {} partition(s), {} in total", added.size(), assigned_.size());
 }
 
-void KafkaSource::position_unstored(std::vector<RdKafka::TopicPartition*>& unstored) {
+std::vector<RdKafka::TopicPartition*> KafkaSource::position_unstored(std::vector<RdKafka::TopicPartition*>& unstored) {
+  std::vector<RdKafka::TopicPartition*> uncommitted;
   for (auto* tp : unstored) tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
-  if (unstored.empty() || reset_offset_ == RdKafka::Topic::OFFSET_INVALID) return;
+  if (unstored.empty() || reset_offset_ == RdKafka::Topic::OFFSET_INVALID) return uncommitted;
   // librdkafka itself would ask for the committed offsets too, but would then
   // wait retry.backoff.ms (100 ms) before applying auto.offset.reset to those
   // without one: every new assignment would start fetching that much later.
-  constexpr int kLookupTimeoutMs = 2000;
   if (RdKafka::ErrorCode code = consumer_->committed(unstored, kLookupTimeoutMs); code != RdKafka::ERR_NO_ERROR) {
     log()->debug("committed offsets unavailable ({}); librdkafka positions the partitions", RdKafka::err2str(code));
     for (auto* tp : unstored) tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
-    return;
+    return uncommitted;
   }
-  std::vector<RdKafka::TopicPartition*> uncommitted;
   for (auto* tp : unstored) {
     if (tp->err() != RdKafka::ERR_NO_ERROR) {
       tp->set_offset(RdKafka::Topic::OFFSET_INVALID);
@@ -222,15 +226,23 @@ void KafkaSource::position_unstored(std::vector<RdKafka::TopicPartition*>& unsto
       uncommitted.push_back(tp);
     }
   }
-  if (uncommitted.empty()) return;
+  return uncommitted;
+}
+
+void KafkaSource::look_up_logical(std::vector<RdKafka::TopicPartition*>& logical) {
+  if (logical.empty()) return;
   // A logical offset (beginning, end) makes librdkafka look the partition up
   // as soon as it is assigned, before it knows the partition's leader at times,
   // and then it retries only 500 ms later. Looked up here instead, in one
   // request: ListOffsets takes OFFSET_BEGINNING and OFFSET_END (-2, -1) as
-  // timestamps meaning just that.
-  const bool found = consumer_->offsetsForTimes(uncommitted, kLookupTimeoutMs) == RdKafka::ERR_NO_ERROR;
-  for (auto* tp : uncommitted) {
-    if (!found || tp->err() != RdKafka::ERR_NO_ERROR || tp->offset() < 0) tp->set_offset(reset_offset_);
+  // timestamps meaning just that. What is not found stays logical.
+  std::vector<int64_t> wanted;
+  for (auto* tp : logical) wanted.push_back(tp->offset());
+  const bool found = consumer_->offsetsForTimes(logical, kLookupTimeoutMs) == RdKafka::ERR_NO_ERROR;
+  for (size_t i = 0; i < logical.size(); ++i) {
+    if (!found || logical[i]->err() != RdKafka::ERR_NO_ERROR || logical[i]->offset() < 0) {
+      logical[i]->set_offset(wanted[i]);
+    }
   }
 }
 

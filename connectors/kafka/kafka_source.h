@@ -94,9 +94,13 @@ class KafkaSource final : public Source {
   void stop_kicker();
   void assign(std::vector<RdKafka::TopicPartition*>& partitions);
   // Positions partitions sluice stored no offset for at the group's committed
-  // offset, else where auto.offset.reset says; leaves those it cannot to
-  // librdkafka (OFFSET_INVALID).
-  void position_unstored(std::vector<RdKafka::TopicPartition*>& unstored);
+  // offset, else where auto.offset.reset says (returned: still a logical
+  // offset); leaves those it cannot to librdkafka (OFFSET_INVALID).
+  std::vector<RdKafka::TopicPartition*> position_unstored(std::vector<RdKafka::TopicPartition*>& unstored);
+  // Replaces logical offsets (beginning, end) by the offsets they stand for now.
+  void look_up_logical(std::vector<RdKafka::TopicPartition*>& logical);
+  // Bound of each look-up above, made in the rebalance callback.
+  static constexpr int kLookupTimeoutMs = 2000;
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
 
   PartitionListener& listener_;
