@@ -20,11 +20,18 @@ namespace {
 using testing::dev_broker;
 using testing::unique_name;
 
-void produce(const std::string& topic, int partitions, int per_partition) {
+// A client configuration for the dev broker, `group` set when not empty.
+std::unique_ptr<RdKafka::Conf> dev_broker_conf(const std::string& group = "") {
   std::string error;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  if (!group.empty()) conf->set("group.id", group, error);
+  return conf;
+}
+
+void produce(const std::string& topic, int partitions, int per_partition) {
+  std::string error;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(dev_broker_conf().get(), error));
   for (int p = 0; p < partitions; ++p) {
     for (int i = 0; i < per_partition; ++i) {
       std::string value = std::to_string(p) + ":" + std::to_string(i);
@@ -114,10 +121,7 @@ TEST(KafkaSource, StartsAtStoredOffsetsAndDeliversRecordsWithHeaders) {
 // Commits `offset` of `partition` for `group` as another consumer of the group would have.
 void commit_for_group(const std::string& group, const std::string& topic, int partition, int64_t offset) {
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
-  conf->set("group.id", group, error);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(dev_broker_conf(group).get(), error));
   ASSERT_TRUE(consumer) << error;
   std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(topic, partition, offset)};
   EXPECT_EQ(consumer->commitSync(offsets), RdKafka::ERR_NO_ERROR);
@@ -193,9 +197,7 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
 // Produces `count` records of `bytes` each into `partition`.
 void produce_large(const std::string& topic, int partition, int count, size_t bytes) {
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(dev_broker_conf().get(), error));
   std::string value(bytes, 'x');
   for (int i = 0; i < count; ++i) {
     while (producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(), nullptr, 0,
