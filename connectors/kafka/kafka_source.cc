@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
+#include <set>
 #include <thread>
 
 #include "core/log_rate_limiter.h"
@@ -100,7 +102,17 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
   source->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (!source->consumer_) return Error::fatal("kafka_setup", "cannot create the Kafka consumer: " + error);
   std::vector<std::string> subscription = config.topics;
-  if (!config.topics_regex.empty()) subscription = {"^" + config.topics_regex};
+  source->topics_ = config.topics;
+  if (!config.topics_regex.empty()) {
+    subscription = {"^" + config.topics_regex};
+    try {
+      source->topics_regex_.emplace(config.topics_regex);
+    } catch (const std::regex_error&) {
+      // librdkafka's regex dialect took it; the group check then looks at the
+      // topics of this member's own assignments only.
+      log()->debug("topics.regex is not an ECMAScript regex; the caught-up check covers assigned topics only");
+    }
+  }
   if (RdKafka::ErrorCode code = source->consumer_->subscribe(subscription); code != RdKafka::ERR_NO_ERROR) {
     return kafka_error(code, "subscribing");
   }
@@ -152,6 +164,8 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   std::vector<TopicPartition> added;
   for (auto* tp : partitions) added.push_back(to_sluice(*tp));
   if (added.empty()) {
+    // Topics may have grown, or matched the regex, in the hands of others.
+    subscription_.reset();
     // Cooperative rebalances end with an (often empty) incremental assignment.
     if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_assign(partitions)); error) {
       log()->error("incremental assign failed: {}", error->str());
@@ -189,6 +203,9 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
+  // Read now, before the new partitions fetch: later the request would wait
+  // behind a fetch's long poll (fetch.wait.max.ms).
+  if (!learn_subscription(kLookupTimeoutMs)) log()->debug("topic metadata unavailable; read when needed");
   if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_assign(partitions)); error) {
     log()->error("incremental assign failed: {}", error->str());
     return;
@@ -434,6 +451,63 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
     ends[tp] = Watermarks{Offset{low}, Offset{high}};
   }
   return ends;
+}
+
+bool KafkaSource::subscribed(const std::string& topic) const {
+  if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return true;
+  // Internal topics (__consumer_offsets, ...) are never assigned to a regex subscriber.
+  if (topics_regex_) return !topic.starts_with("__") && std::regex_search(topic, *topics_regex_, std::regex_constants::match_continuous);
+  return false;
+}
+
+bool KafkaSource::learn_subscription(int timeout_ms) {
+  subscription_.reset();
+  RdKafka::Metadata* raw = nullptr;
+  // Locally known topics are the subscribed ones; a regex needs the cluster's.
+  if (consumer_->metadata(topics_regex_.has_value(), nullptr, &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) return false;
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  std::set<TopicPartition> partitions;
+  for (const RdKafka::TopicMetadata* topic : *metadata->topics()) {
+    // A listed topic that does not exist has no partitions to wait for.
+    if (topic->err() != RdKafka::ERR_NO_ERROR || !subscribed(topic->topic())) continue;
+    for (const RdKafka::PartitionMetadata* partition : *topic->partitions()) {
+      partitions.insert(TopicPartition{topic->topic(), Partition{partition->id()}});
+    }
+  }
+  subscription_ = std::move(partitions);
+  return true;
+}
+
+Result<std::map<TopicPartition, Watermarks>> KafkaSource::unassigned_watermarks(std::chrono::milliseconds timeout) {
+  const int timeout_ms = static_cast<int>(timeout.count());
+  if (!subscription_ && !learn_subscription(timeout_ms)) {
+    return Error::transient("kafka_metadata", "cannot read the metadata of the subscribed topics");
+  }
+  PartitionList firsts, ends;
+  for (const TopicPartition& tp : *subscription_) {
+    if (assigned_.contains(tp)) continue;
+    firsts.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, RdKafka::Topic::OFFSET_BEGINNING));
+    ends.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, RdKafka::Topic::OFFSET_END));
+  }
+  std::map<TopicPartition, Watermarks> out;
+  if (ends.items.empty()) return out;
+  // ListOffsets takes OFFSET_BEGINNING and OFFSET_END (-2, -1) as timestamps
+  // meaning just that; one request each for all partitions.
+  for (PartitionList* list : {&firsts, &ends}) {
+    if (RdKafka::ErrorCode code = consumer_->offsetsForTimes(list->items, timeout_ms); code != RdKafka::ERR_NO_ERROR) {
+      return kafka_error(code, "reading the first and end offsets of partitions assigned to other members");
+    }
+  }
+  for (size_t i = 0; i < ends.items.size(); ++i) {
+    for (const RdKafka::TopicPartition* tp : {firsts.items[i], ends.items[i]}) {
+      if (tp->err() != RdKafka::ERR_NO_ERROR || tp->offset() < 0) {
+        return kafka_error(tp->err() != RdKafka::ERR_NO_ERROR ? tp->err() : RdKafka::ERR__NO_OFFSET,
+                           "reading the offsets of " + tp->topic() + "[" + std::to_string(tp->partition()) + "]");
+      }
+    }
+    out[to_sluice(*ends.items[i])] = Watermarks{Offset{firsts.items[i]->offset()}, Offset{ends.items[i]->offset()}};
+  }
+  return out;
 }
 
 Status KafkaSource::close() {

@@ -26,9 +26,10 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -60,6 +61,10 @@ class KafkaSource final : public Source {
   // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
+  // The subscription's partitions are known from the topic metadata read at
+  // the last assignment; the watermarks of those not assigned here take two
+  // ListOffsets requests (first and end offsets), bounded by `timeout` each.
+  Result<std::map<TopicPartition, Watermarks>> unassigned_watermarks(std::chrono::milliseconds timeout) override;
   Status close() override;
 
  private:
@@ -102,8 +107,18 @@ class KafkaSource final : public Source {
   // Bound of each look-up above, made in the rebalance callback.
   static constexpr int kLookupTimeoutMs = 2000;
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
+  // Whether `topic` is one of the subscription's.
+  bool subscribed(const std::string& topic) const;
+  // Reads the partitions of the subscribed topics from the topic metadata
+  // into subscription_; false when the broker does not answer in time.
+  bool learn_subscription(int timeout_ms);
 
   PartitionListener& listener_;
+  std::vector<std::string> topics_;  // the subscription: these topics, or those topics_regex_ matches
+  std::optional<std::regex> topics_regex_;
+  // Every partition of the subscribed topics as of the last assignment
+  // (nullopt: unknown, read on demand).
+  std::optional<std::set<TopicPartition>> subscription_;
   // Where auto.offset.reset starts a partition without a committed offset
   // (OFFSET_BEGINNING or OFFSET_END); OFFSET_INVALID for "error".
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;

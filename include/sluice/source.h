@@ -63,6 +63,12 @@ class Source {
   // left out of the answer (the metrics use this; they must not block).
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
+  // The partitions of the subscribed topics not assigned to this member, with
+  // their watermarks as the broker reports them now (waiting up to `timeout`).
+  // Empty, without asking the broker, when this member holds them all. What a
+  // member checks before it calls the group's work done: the partitions of a
+  // member that left are nobody's until the next rebalance.
+  virtual Result<std::map<TopicPartition, Watermarks>> unassigned_watermarks(std::chrono::milliseconds timeout) = 0;
   // Leaves the group, revoking everything through the listener. Idempotent.
   virtual Status close() = 0;
 };

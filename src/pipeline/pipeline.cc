@@ -53,6 +53,10 @@ constexpr std::chrono::milliseconds kDeadLetterFlushTimeout{10000};
 // --until-caught-up: how often an idle pipeline looks at the end offsets (from
 // the fetch responses, no request), and so how late it can notice the end.
 constexpr std::chrono::milliseconds kCaughtUpCheckInterval{20};
+// Once its own partitions are drained: how often it asks the broker about the
+// rest of the group's partitions, and how long it waits for each answer.
+constexpr std::chrono::milliseconds kGroupCheckInterval{250};
+constexpr std::chrono::milliseconds kGroupCheckTimeout{5000};
 constexpr std::chrono::milliseconds kLagInterval{1000};
 
 // Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
@@ -487,7 +491,52 @@ bool Pipeline::caught_up() {
     auto it = committed_next_.find(tp);
     if (it == committed_next_.end() || it->second < watermark.high) return false;
   }
-  return true;
+  return group_caught_up();
+}
+
+bool Pipeline::group_caught_up() {
+  // The partitions of a member that left belong to nobody until the next
+  // rebalance hands them over: this member is done only when every partition
+  // of the subscription is, whoever holds it.
+  if (Clock::now() - last_group_check_ < kGroupCheckInterval) return false;
+  last_group_check_ = Clock::now();
+  auto marks = source_->unassigned_watermarks(kGroupCheckTimeout);
+  if (!marks) {
+    log()->debug("cannot read the end offsets of the group's other partitions yet: {}", marks.error().message);
+    return false;
+  }
+  std::vector<TopicPartition> others;
+  for (const auto& [tp, watermark] : *marks) {
+    if (watermark.high > watermark.low) others.push_back(tp);
+  }
+  if (others.empty()) return true;
+  Result<std::map<TopicPartition, Offset>> stored = std::map<TopicPartition, Offset>{};
+  {
+    Lane& lane = *lanes_.front();
+    std::lock_guard sink_lock(lane.sink_mutex);
+    stored = lane.parts.sink->load_offsets(config_.kafka.group_id(), others);
+  }
+  if (!stored) {
+    log()->debug("cannot read the group's stored offsets yet: {}", stored.error().message);
+    return false;
+  }
+  std::vector<std::string> behind;
+  for (const auto& tp : others) {
+    auto it = stored->find(tp);
+    const Offset high = marks->at(tp).high;
+    if (it == stored->end() || it->second < high) {
+      behind.push_back(tp.topic + "[" + std::to_string(tp.partition.value) + "] at " +
+                       (it == stored->end() ? std::string("nothing stored") : std::to_string(it->second.value)) +
+                       " of " + std::to_string(high.value));
+    }
+  }
+  if (behind.empty()) return true;
+  if (!waiting_for_group_) {
+    waiting_for_group_ = true;
+    log()->info("own partitions caught up; waiting for {} partition(s) of other members or not yet reassigned, "
+                "first {}", behind.size(), behind.front());
+  }
+  return false;
 }
 
 Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector<TopicPartition>& partitions) {

@@ -125,7 +125,10 @@ class Pipeline final : public PartitionListener {
   // room in flight, at most 100 ms (the caller then serves the group again).
   void wait_for_room();
   void wait_until_applied();
+  // --until-caught-up: every assigned partition, then every other partition
+  // of the subscription, is drained and its offsets stored.
   bool caught_up();
+  bool group_caught_up();
   void deliver_commits();
   // Consumer lag per assigned partition from the watermarks the fetches
   // reported; never waits for the broker.
@@ -184,6 +187,8 @@ class Pipeline final : public PartitionListener {
   std::deque<RawRecord> overflow_;     // read while open_ was full
   std::optional<Error> pending_fatal_;  // errors.tolerance = none hit a reject
   std::map<TopicPartition, Offset> committed_next_;
+  std::chrono::steady_clock::time_point last_group_check_;
+  bool waiting_for_group_ = false;  // logged that other members' partitions are behind
   // The table each topic's events were routed to; nullopt once a topic has
   // fed more than one table (a topic-routing transform), where a tombstone's
   // table is unknown.

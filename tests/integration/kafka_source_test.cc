@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -176,6 +177,9 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
     ASSERT_TRUE((*first)->poll(100, std::chrono::milliseconds(100)));
   }
   ASSERT_EQ((*first)->assignment().size(), 4u);
+  auto none_elsewhere = (*first)->unassigned_watermarks(std::chrono::seconds(5));
+  ASSERT_TRUE(none_elsewhere) << none_elsewhere.error().message;
+  EXPECT_TRUE(none_elsewhere->empty()) << "the only member holds every partition";
 
   auto second = kafka::KafkaSource::create(consumer_config(topic, group), second_listener);
   ASSERT_TRUE(second);
@@ -190,6 +194,21 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
   EXPECT_EQ((*first)->assignment().size() + (*second)->assignment().size(), 4u);
   // What the second member got was revoked from the first through the listener.
   for (const auto& tp : (*second)->assignment()) EXPECT_TRUE(first_listener.revoked.contains(tp));
+  // Each member sees the other's partitions, with their offsets, as not its own.
+  for (const auto* member : {&*first, &*second}) {
+    const auto* other = member == &*first ? &*second : &*first;
+    auto elsewhere = (*member)->unassigned_watermarks(std::chrono::seconds(5));
+    ASSERT_TRUE(elsewhere) << elsewhere.error().message;
+    std::vector<TopicPartition> partitions;
+    for (const auto& [tp, marks] : *elsewhere) {
+      partitions.push_back(tp);
+      EXPECT_EQ(marks.low, Offset{0});
+      EXPECT_EQ(marks.high, Offset{5});
+    }
+    auto others = (*other)->assignment();
+    std::sort(others.begin(), others.end());
+    EXPECT_EQ(partitions, others);
+  }
   EXPECT_TRUE((*second)->close());
   EXPECT_TRUE((*first)->close());
 }

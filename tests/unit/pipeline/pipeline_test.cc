@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,16 @@ class FakeSource : public Source {
         }
       }
     }
+    if (withheld_ && std::chrono::steady_clock::now() >= hand_over_at_) {
+      // The member that held it left; the rebalance hands it to this one.
+      TopicPartition tp{topic_, Partition{*withheld_}};
+      withheld_.reset();
+      auto stored = listener_.on_assigned({tp});
+      if (!stored) return stored.take_error();
+      auto it = stored->find(tp);
+      position_[tp.partition.value] = it != stored->end() && it->second != kFromBeginning ? it->second.value : 0;
+      assignment_.push_back(tp);
+    }
     std::vector<RawRecord> out;
     if (loss_ != nullptr) {
       std::unique_lock lock(loss_->mutex);
@@ -67,6 +79,7 @@ class FakeSource : public Source {
     }
     if (paused_) return out;
     for (auto& [partition, records] : log_) {
+      if (withheld_ == partition) continue;
       int64_t& position = position_[partition];
       while (out.size() < max_records && position < static_cast<int64_t>(records.size())) {
         out.push_back(records[static_cast<size_t>(position++)]);
@@ -89,10 +102,26 @@ class FakeSource : public Source {
     }
     return out;
   }
+  Result<std::map<TopicPartition, Watermarks>> unassigned_watermarks(std::chrono::milliseconds) override {
+    std::map<TopicPartition, Watermarks> out;
+    if (withheld_) {
+      out[{topic_, Partition{*withheld_}}] =
+          Watermarks{Offset{0}, Offset{static_cast<int64_t>(log_[*withheld_].size())}};
+    }
+    return out;
+  }
   Status close() override {
     if (!closed_) listener_.on_revoked(assignment_, false);
     closed_ = true;
     return {};
+  }
+
+  // `partition` belongs to another member until `after` from now, when that
+  // member is gone and the partition is assigned to this one.
+  void withhold(int partition, std::chrono::milliseconds after) {
+    withheld_ = partition;
+    hand_over_at_ = std::chrono::steady_clock::now() + after;
+    std::erase(assignment_, TopicPartition{topic_, Partition{partition}});
   }
 
   std::map<int, int64_t> group_offsets;
@@ -105,6 +134,8 @@ class FakeSource : public Source {
   std::map<int, std::vector<RawRecord>> log_;
   std::map<int, int64_t> position_;
   bool assigned_ = false;
+  std::optional<int> withheld_;
+  std::chrono::steady_clock::time_point hand_over_at_;
   bool paused_ = false;
   bool closed_ = false;
 };
@@ -293,6 +324,33 @@ TEST(Pipeline, WithNoStoredOffsetsTheGroupsCommittedOffsetsAreUsed) {
   h.source->group_offsets[1] = 2;
   ASSERT_TRUE(h.pipeline->run(true));
   EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-1", 1}, {"p0-2", 1}, {"p1-2", 1}}));
+}
+
+TEST(Pipeline, UntilCaughtUpWaitsForPartitionsOfTheGroupThatNoMemberHoldsYet) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  // Partition 1's member left before draining it; the rebalance that hands it
+  // over comes long after this member drained partition 0.
+  h.source->withhold(1, std::chrono::milliseconds(300));
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-0", 1}, {"p0-1", 1}, {"p0-2", 1}, {"p1-0", 1},
+                                                                {"p1-1", 1}, {"p1-2", 1}}));
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{3});
+}
+
+TEST(Pipeline, UntilCaughtUpEndsOnceTheOtherMembersPartitionsAreStoredToTheirEnd) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  h.sink.stored[{"orders", Partition{1}}] = Offset{3};  // drained by the member that holds it
+  h.source->withhold(1, std::chrono::hours(1));
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-0", 1}, {"p0-1", 1}, {"p0-2", 1}}));
 }
 
 TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
