@@ -211,6 +211,9 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     return;
   }
   for (const auto& tp : added) assigned_.insert(tp);
+  for (auto* tp : partitions) {
+    if (tp->offset() >= 0) start_offsets_[to_sluice(*tp)] = Offset{tp->offset()};
+  }
   // librdkafka keeps a partition's pause across its loss or revocation: one
   // paused here before it left would come back paused, and resume_all() would
   // never resume it (it was not assigned when fetching resumed). So new
@@ -269,6 +272,7 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   bool lost = consumer_->assignment_lost();
   // Held records were never delivered: the next owner reads them again.
   std::set<TopicPartition> gone(removed.begin(), removed.end());
+  for (const auto& tp : removed) start_offsets_.erase(tp);
   std::erase_if(held_, [&](const RawRecord& record) {
     if (!gone.contains(TopicPartition{std::string(record.topic), record.partition})) return false;
     held_bytes_ -= held_size(record);
@@ -478,18 +482,26 @@ bool KafkaSource::learn_subscription(int timeout_ms) {
   return true;
 }
 
-Result<std::map<TopicPartition, Watermarks>> KafkaSource::unassigned_watermarks(std::chrono::milliseconds timeout) {
+std::optional<Offset> KafkaSource::start_offset(const TopicPartition& tp) const {
+  auto it = start_offsets_.find(tp);
+  if (it == start_offsets_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::map<TopicPartition, UnassignedPartition>> KafkaSource::unassigned_partitions(
+    std::chrono::milliseconds timeout) {
   const int timeout_ms = static_cast<int>(timeout.count());
   if (!subscription_ && !learn_subscription(timeout_ms)) {
     return Error::transient("kafka_metadata", "cannot read the metadata of the subscribed topics");
   }
-  PartitionList firsts, ends;
+  PartitionList firsts, ends, committed;
   for (const TopicPartition& tp : *subscription_) {
     if (assigned_.contains(tp)) continue;
     firsts.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, RdKafka::Topic::OFFSET_BEGINNING));
     ends.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, RdKafka::Topic::OFFSET_END));
+    committed.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
   }
-  std::map<TopicPartition, Watermarks> out;
+  std::map<TopicPartition, UnassignedPartition> out;
   if (ends.items.empty()) return out;
   // ListOffsets takes OFFSET_BEGINNING and OFFSET_END (-2, -1) as timestamps
   // meaning just that; one request each for all partitions.
@@ -498,6 +510,9 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::unassigned_watermarks(
       return kafka_error(code, "reading the first and end offsets of partitions assigned to other members");
     }
   }
+  if (RdKafka::ErrorCode code = consumer_->committed(committed.items, timeout_ms); code != RdKafka::ERR_NO_ERROR) {
+    return kafka_error(code, "reading the group's committed offsets");
+  }
   for (size_t i = 0; i < ends.items.size(); ++i) {
     for (const RdKafka::TopicPartition* tp : {firsts.items[i], ends.items[i]}) {
       if (tp->err() != RdKafka::ERR_NO_ERROR || tp->offset() < 0) {
@@ -505,7 +520,11 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::unassigned_watermarks(
                            "reading the offsets of " + tp->topic() + "[" + std::to_string(tp->partition()) + "]");
       }
     }
-    out[to_sluice(*ends.items[i])] = Watermarks{Offset{firsts.items[i]->offset()}, Offset{ends.items[i]->offset()}};
+    UnassignedPartition& partition = out[to_sluice(*ends.items[i])];
+    partition.marks = Watermarks{Offset{firsts.items[i]->offset()}, Offset{ends.items[i]->offset()}};
+    if (committed.items[i]->err() == RdKafka::ERR_NO_ERROR && committed.items[i]->offset() >= 0) {
+      partition.committed = Offset{committed.items[i]->offset()};
+    }
   }
   return out;
 }

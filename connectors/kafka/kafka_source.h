@@ -61,10 +61,11 @@ class KafkaSource final : public Source {
   // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
+  std::optional<Offset> start_offset(const TopicPartition& tp) const override;
   // The subscription's partitions are known from the topic metadata read at
-  // the last assignment; the watermarks of those not assigned here take two
-  // ListOffsets requests (first and end offsets), bounded by `timeout` each.
-  Result<std::map<TopicPartition, Watermarks>> unassigned_watermarks(std::chrono::milliseconds timeout) override;
+  // the last assignment; those not assigned here take two ListOffsets requests
+  // (first and end offsets) and an OffsetFetch, bounded by `timeout` each.
+  Result<std::map<TopicPartition, UnassignedPartition>> unassigned_partitions(std::chrono::milliseconds timeout) override;
   Status close() override;
 
  private:
@@ -123,6 +124,7 @@ class KafkaSource final : public Source {
   // (OFFSET_BEGINNING or OFFSET_END); OFFSET_INVALID for "error".
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
+  std::map<TopicPartition, Offset> start_offsets_;  // of assigned partitions, where known
   bool paused_ = false;           // the pipeline asked to pause
   std::chrono::steady_clock::time_point paused_since_;
   bool fetching_paused_ = false;  // and the partitions are paused in librdkafka

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,13 @@ struct Watermarks {
   Offset high;  // next offset to be written (the end)
 };
 
+// A partition of the subscription held by another member, or by none until
+// the next rebalance.
+struct UnassignedPartition {
+  Watermarks marks;
+  Offset committed{-1};  // the group's committed offset in the source's bookkeeping; -1: none
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -63,12 +71,18 @@ class Source {
   // left out of the answer (the metrics use this; they must not block).
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
+  // Where assigned partition `tp` was positioned when it was assigned, before
+  // any record; nullopt when the source does not know (its client library
+  // resolves it). What counts as drained for a partition no record came from.
+  virtual std::optional<Offset> start_offset(const TopicPartition& tp) const = 0;
   // The partitions of the subscribed topics not assigned to this member, with
-  // their watermarks as the broker reports them now (waiting up to `timeout`).
-  // Empty, without asking the broker, when this member holds them all. What a
-  // member checks before it calls the group's work done: the partitions of a
-  // member that left are nobody's until the next rebalance.
-  virtual Result<std::map<TopicPartition, Watermarks>> unassigned_watermarks(std::chrono::milliseconds timeout) = 0;
+  // their watermarks and the group's committed offsets as the broker reports
+  // them now (waiting up to `timeout`). Empty, without asking the broker, when
+  // this member holds them all. What a member checks before it calls the
+  // group's work done: the partitions of a member that left are nobody's
+  // until the next rebalance.
+  virtual Result<std::map<TopicPartition, UnassignedPartition>> unassigned_partitions(
+      std::chrono::milliseconds timeout) = 0;
   // Leaves the group, revoking everything through the listener. Idempotent.
   virtual Status close() = 0;
 };

@@ -486,10 +486,26 @@ bool Pipeline::caught_up() {
     return false;
   }
   if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
+  std::vector<PartitionOffset> started_at_end;
   for (const auto& [tp, watermark] : *marks) {
     if (watermark.high == watermark.low) continue;  // empty partition
-    auto it = committed_next_.find(tp);
-    if (it == committed_next_.end() || it->second < watermark.high) return false;
+    if (auto it = committed_next_.find(tp); it != committed_next_.end()) {
+      if (it->second < watermark.high) return false;
+      continue;
+    }
+    // Nothing stored and nothing read (the pipeline is idle): positioned at
+    // its end by the group's committed offset or auto.offset.reset=latest.
+    std::optional<Offset> start = source_->start_offset(tp);
+    if (!start || *start < watermark.high) return false;
+    started_at_end.push_back({tp, *start});
+  }
+  if (!started_at_end.empty() && !start_offsets_committed_) {
+    // Other members waiting for the group (group_caught_up) learn from the
+    // group's committed offsets that these need nothing.
+    start_offsets_committed_ = true;
+    if (Status status = source_->commit(started_at_end); !status) {
+      log()->debug("cannot commit start offsets to the group: {}", status.error().message);
+    }
   }
   return group_caught_up();
 }
@@ -500,16 +516,20 @@ bool Pipeline::group_caught_up() {
   // of the subscription is, whoever holds it.
   if (Clock::now() - last_group_check_ < kGroupCheckInterval) return false;
   last_group_check_ = Clock::now();
-  auto marks = source_->unassigned_watermarks(kGroupCheckTimeout);
-  if (!marks) {
-    log()->debug("cannot read the end offsets of the group's other partitions yet: {}", marks.error().message);
+  auto unassigned = source_->unassigned_partitions(kGroupCheckTimeout);
+  if (!unassigned) {
+    log()->debug("cannot read the offsets of the group's other partitions yet: {}", unassigned.error().message);
     return false;
   }
   std::vector<TopicPartition> others;
-  for (const auto& [tp, watermark] : *marks) {
-    if (watermark.high > watermark.low) others.push_back(tp);
+  for (const auto& [tp, partition] : *unassigned) {
+    if (partition.marks.high > partition.marks.low && partition.committed < partition.marks.high) {
+      others.push_back(tp);
+    }
   }
   if (others.empty()) return true;
+  // The group's committed offsets follow the stored ones; those stored with
+  // the rows are the truth, and may be ahead.
   Result<std::map<TopicPartition, Offset>> stored = std::map<TopicPartition, Offset>{};
   {
     Lane& lane = *lanes_.front();
@@ -523,7 +543,7 @@ bool Pipeline::group_caught_up() {
   std::vector<std::string> behind;
   for (const auto& tp : others) {
     auto it = stored->find(tp);
-    const Offset high = marks->at(tp).high;
+    const Offset high = unassigned->at(tp).marks.high;
     if (it == stored->end() || it->second < high) {
       behind.push_back(tp.topic + "[" + std::to_string(tp.partition.value) + "] at " +
                        (it == stored->end() ? std::string("nothing stored") : std::to_string(it->second.value)) +

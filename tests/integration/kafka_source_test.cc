@@ -177,7 +177,7 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
     ASSERT_TRUE((*first)->poll(100, std::chrono::milliseconds(100)));
   }
   ASSERT_EQ((*first)->assignment().size(), 4u);
-  auto none_elsewhere = (*first)->unassigned_watermarks(std::chrono::seconds(5));
+  auto none_elsewhere = (*first)->unassigned_partitions(std::chrono::seconds(5));
   ASSERT_TRUE(none_elsewhere) << none_elsewhere.error().message;
   EXPECT_TRUE(none_elsewhere->empty()) << "the only member holds every partition";
 
@@ -197,13 +197,14 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
   // Each member sees the other's partitions, with their offsets, as not its own.
   for (const auto* member : {&*first, &*second}) {
     const auto* other = member == &*first ? &*second : &*first;
-    auto elsewhere = (*member)->unassigned_watermarks(std::chrono::seconds(5));
+    auto elsewhere = (*member)->unassigned_partitions(std::chrono::seconds(5));
     ASSERT_TRUE(elsewhere) << elsewhere.error().message;
     std::vector<TopicPartition> partitions;
-    for (const auto& [tp, marks] : *elsewhere) {
+    for (const auto& [tp, partition] : *elsewhere) {
       partitions.push_back(tp);
-      EXPECT_EQ(marks.low, Offset{0});
-      EXPECT_EQ(marks.high, Offset{5});
+      EXPECT_EQ(partition.marks.low, Offset{0});
+      EXPECT_EQ(partition.marks.high, Offset{5});
+      EXPECT_EQ(partition.committed, Offset{-1}) << "nothing committed";
     }
     auto others = (*other)->assignment();
     std::sort(others.begin(), others.end());

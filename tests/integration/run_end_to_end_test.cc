@@ -239,6 +239,33 @@ TEST(RunEndToEnd, ReachesTheExactFinalStateAndARestartFindsNothingToDo) {
   scenario.expect_dead_letters_are_the_malformed_records(/*exactly_once=*/true);
 }
 
+// Moving from another consumer of the group (a Kafka Connect sink, say) that
+// had read everything: sluice starts at the group's committed offsets, finds
+// nothing to apply, and --until-caught-up ends instead of waiting for offsets
+// it will never store.
+TEST(RunEndToEnd, TheGroupsCommittedOffsetsAtTheEndLeaveNothingToDoAndUntilCaughtUpEnds) {
+  Scenario scenario("e2e_moved");
+  {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", dev_broker().bootstrap_servers(), error);
+    conf->set("group.id", scenario.group, error);
+    std::unique_ptr<RdKafka::KafkaConsumer> previous(RdKafka::KafkaConsumer::create(conf.get(), error));
+    ASSERT_TRUE(previous) << error;
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const auto& [partition, end] : produced().end_offsets) {
+      offsets.push_back(RdKafka::TopicPartition::create(produced().topic, partition, end));
+    }
+    EXPECT_EQ(previous->commitSync(offsets), RdKafka::ERR_NO_ERROR);
+    RdKafka::TopicPartition::destroy(offsets);
+    previous->close();
+  }
+  auto process = scenario.start(true);
+  ASSERT_EQ(process->wait(120s), std::optional<int>(0)) << process->log();
+  EXPECT_EQ(consumed_in(process->log()), 0) << process->log();
+  EXPECT_EQ(query_value(scenario.database_url, "SELECT to_regclass('orders') IS NULL"), "t") << "nothing applied";
+}
+
 TEST(RunEndToEnd, TwoInstancesSplitThePartitionsAndReachTheSameState) {
   Scenario scenario("e2e_pair");
   auto first = scenario.start(true, "_first");

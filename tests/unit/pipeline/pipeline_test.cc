@@ -51,6 +51,7 @@ class FakeSource : public Source {
         } else if (committed != group_offsets.end()) {
           position_[tp.partition.value] = committed->second;
         }
+        start_[tp.partition.value] = position_[tp.partition.value];
       }
     }
     if (withheld_ && std::chrono::steady_clock::now() >= hand_over_at_) {
@@ -61,6 +62,7 @@ class FakeSource : public Source {
       if (!stored) return stored.take_error();
       auto it = stored->find(tp);
       position_[tp.partition.value] = it != stored->end() && it->second != kFromBeginning ? it->second.value : 0;
+      start_[tp.partition.value] = position_[tp.partition.value];
       assignment_.push_back(tp);
     }
     std::vector<RawRecord> out;
@@ -102,11 +104,17 @@ class FakeSource : public Source {
     }
     return out;
   }
-  Result<std::map<TopicPartition, Watermarks>> unassigned_watermarks(std::chrono::milliseconds) override {
-    std::map<TopicPartition, Watermarks> out;
+  std::optional<Offset> start_offset(const TopicPartition& tp) const override {
+    auto it = start_.find(tp.partition.value);
+    if (it == start_.end()) return std::nullopt;
+    return Offset{it->second};
+  }
+  Result<std::map<TopicPartition, UnassignedPartition>> unassigned_partitions(std::chrono::milliseconds) override {
+    std::map<TopicPartition, UnassignedPartition> out;
     if (withheld_) {
-      out[{topic_, Partition{*withheld_}}] =
-          Watermarks{Offset{0}, Offset{static_cast<int64_t>(log_[*withheld_].size())}};
+      UnassignedPartition& partition = out[{topic_, Partition{*withheld_}}];
+      partition.marks = Watermarks{Offset{0}, Offset{static_cast<int64_t>(log_[*withheld_].size())}};
+      if (auto it = group_offsets.find(*withheld_); it != group_offsets.end()) partition.committed = Offset{it->second};
     }
     return out;
   }
@@ -133,6 +141,7 @@ class FakeSource : public Source {
   std::vector<TopicPartition> assignment_;
   std::map<int, std::vector<RawRecord>> log_;
   std::map<int, int64_t> position_;
+  std::map<int, int64_t> start_;  // where each partition was positioned at its assignment
   bool assigned_ = false;
   std::optional<int> withheld_;
   std::chrono::steady_clock::time_point hand_over_at_;
@@ -351,6 +360,20 @@ TEST(Pipeline, UntilCaughtUpEndsOnceTheOtherMembersPartitionsAreStoredToTheirEnd
   h.source->withhold(1, std::chrono::hours(1));
   ASSERT_TRUE(h.pipeline->run(true));
   EXPECT_EQ(h.sink.applied_values, (std::map<std::string, int>{{"p0-0", 1}, {"p0-1", 1}, {"p0-2", 1}}));
+}
+
+TEST(Pipeline, UntilCaughtUpEndsWhenTheGroupsCommittedOffsetsAreAlreadyAtTheEnd) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  // Moving from another consumer of the group that read everything: nothing
+  // to apply, nothing stored, and nothing to wait for.
+  h.source->group_offsets[0] = 3;
+  h.source->group_offsets[1] = 3;
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_TRUE(h.sink.applied_values.empty());
 }
 
 TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
