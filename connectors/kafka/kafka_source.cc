@@ -482,7 +482,16 @@ bool KafkaSource::learn_subscription(int timeout_ms) {
   return true;
 }
 
-std::optional<Offset> KafkaSource::start_offset(const TopicPartition& tp) const {
+std::optional<Offset> KafkaSource::next_offset(const TopicPartition& tp) {
+  for (const RawRecord& record : held_) {
+    if (record.partition == tp.partition && record.topic == tp.topic) return record.offset;
+  }
+  PartitionList list;
+  list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
+  if (consumer_->position(list.items) == RdKafka::ERR_NO_ERROR && list.items[0]->err() == RdKafka::ERR_NO_ERROR &&
+      list.items[0]->offset() >= 0) {
+    return Offset{list.items[0]->offset()};
+  }
   auto it = start_offsets_.find(tp);
   if (it == start_offsets_.end()) return std::nullopt;
   return it->second;

@@ -61,7 +61,9 @@ class KafkaSource final : public Source {
   // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
-  std::optional<Offset> start_offset(const TopicPartition& tp) const override;
+  // Held records first, then librdkafka's position (past transaction
+  // markers, which it never delivers), then where the assignment started.
+  std::optional<Offset> next_offset(const TopicPartition& tp) override;
   // The subscription's partitions are known from the topic metadata read at
   // the last assignment; those not assigned here take two ListOffsets requests
   // (first and end offsets) and an OffsetFetch, bounded by `timeout` each.

@@ -71,10 +71,12 @@ class Source {
   // left out of the answer (the metrics use this; they must not block).
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
-  // Where assigned partition `tp` was positioned when it was assigned, before
-  // any record; nullopt when the source does not know (its client library
-  // resolves it). What counts as drained for a partition no record came from.
-  virtual std::optional<Offset> start_offset(const TopicPartition& tp) const = 0;
+  // The next offset the source delivers for assigned partition `tp`: where it
+  // was positioned, then past every record delivered and past offsets that
+  // hold no record for the application (transaction markers); nullopt when
+  // unknown (its client library resolves the start). With nothing in flight,
+  // what counts as drained: the stored offsets cover records only.
+  virtual std::optional<Offset> next_offset(const TopicPartition& tp) = 0;
   // The partitions of the subscribed topics not assigned to this member, with
   // their watermarks and the group's committed offsets as the broker reports
   // them now (waiting up to `timeout`). Empty, without asking the broker, when

@@ -462,13 +462,25 @@ void Pipeline::deliver_commits() {
 void Pipeline::publish_lag() {
   lag_published_ = Clock::now();
   auto assignment = source_->assignment();
+  bool idle = open_.empty() && overflow_.empty();
+  if (idle) {
+    std::lock_guard lock(mutex_);
+    idle = all_idle();
+  }
   std::map<TopicPartition, int64_t> lag;
   for (const auto& tp : assignment) {
     auto marks = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
     if (!marks || marks->empty()) continue;                                  // not fetched yet
     const Watermarks& watermark = marks->begin()->second;
     auto committed = committed_next_.find(tp);
-    int64_t from = committed != committed_next_.end() ? committed->second.value : watermark.low.value;
+    int64_t from = committed != committed_next_.end() ? committed->second.value : -1;
+    // With nothing in flight the source's position counts: past a
+    // transaction marker after the last record, or where it started with
+    // nothing to apply (the group's committed offsets).
+    if (idle && from < watermark.high.value) {
+      if (auto next = source_->next_offset(tp)) from = std::max(from, next->value);
+    }
+    if (from < 0) from = watermark.low.value;
     lag[tp] = std::max<int64_t>(0, watermark.high.value - from);
   }
   metrics_.publish_lag(assignment, lag);
@@ -486,25 +498,29 @@ bool Pipeline::caught_up() {
     return false;
   }
   if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
-  std::vector<PartitionOffset> started_at_end;
+  std::vector<PartitionOffset> past_stored;
   for (const auto& [tp, watermark] : *marks) {
     if (watermark.high == watermark.low) continue;  // empty partition
-    if (auto it = committed_next_.find(tp); it != committed_next_.end()) {
-      if (it->second < watermark.high) return false;
-      continue;
-    }
-    // Nothing stored and nothing read (the pipeline is idle): positioned at
-    // its end by the group's committed offset or auto.offset.reset=latest.
-    std::optional<Offset> start = source_->start_offset(tp);
-    if (!start || *start < watermark.high) return false;
-    started_at_end.push_back({tp, *start});
+    // Nothing is in flight, so what was delivered is stored; the source may be
+    // further on: at the end without a record (the group's committed offset,
+    // auto.offset.reset=latest) or past a transaction marker.
+    auto it = committed_next_.find(tp);
+    const Offset stored = it != committed_next_.end() ? it->second : Offset{-1};
+    if (stored >= watermark.high) continue;
+    const Offset next = source_->next_offset(tp).value_or(Offset{-1});
+    if (next < watermark.high) return false;
+    past_stored.push_back({tp, next});
   }
-  if (!started_at_end.empty() && !start_offsets_committed_) {
-    // Other members waiting for the group (group_caught_up) learn from the
-    // group's committed offsets that these need nothing.
-    start_offsets_committed_ = true;
-    if (Status status = source_->commit(started_at_end); !status) {
-      log()->debug("cannot commit start offsets to the group: {}", status.error().message);
+  // The other members (group_caught_up) read how far this one got from the
+  // group's committed offsets, once the stored ones fall short.
+  std::erase_if(past_stored, [&](const PartitionOffset& po) {
+    auto told = told_group_.find(po.partition);
+    return told != told_group_.end() && told->second >= po.next;
+  });
+  if (!past_stored.empty()) {
+    for (const auto& po : past_stored) told_group_[po.partition] = po.next;
+    if (Status status = source_->commit(past_stored); !status) {
+      log()->debug("cannot commit positions past the stored offsets to the group: {}", status.error().message);
     }
   }
   return group_caught_up();

@@ -189,7 +189,7 @@ class Pipeline final : public PartitionListener {
   std::map<TopicPartition, Offset> committed_next_;
   std::chrono::steady_clock::time_point last_group_check_;
   bool waiting_for_group_ = false;  // logged that other members' partitions are behind
-  bool start_offsets_committed_ = false;  // partitions positioned at their end, told to the group
+  std::map<TopicPartition, Offset> told_group_;  // positions past the stored offsets committed to the group
   // The table each topic's events were routed to; nullopt once a topic has
   // fed more than one table (a topic-routing transform), where a tombstone's
   // table is unknown.

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,6 @@ class FakeSource : public Source {
         } else if (committed != group_offsets.end()) {
           position_[tp.partition.value] = committed->second;
         }
-        start_[tp.partition.value] = position_[tp.partition.value];
       }
     }
     if (withheld_ && std::chrono::steady_clock::now() >= hand_over_at_) {
@@ -62,7 +62,6 @@ class FakeSource : public Source {
       if (!stored) return stored.take_error();
       auto it = stored->find(tp);
       position_[tp.partition.value] = it != stored->end() && it->second != kFromBeginning ? it->second.value : 0;
-      start_[tp.partition.value] = position_[tp.partition.value];
       assignment_.push_back(tp);
     }
     std::vector<RawRecord> out;
@@ -100,13 +99,18 @@ class FakeSource : public Source {
                                                           std::chrono::milliseconds) override {
     std::map<TopicPartition, Watermarks> out;
     for (const auto& tp : partitions) {
-      out[tp] = Watermarks{Offset{0}, Offset{static_cast<int64_t>(log_[tp.partition.value].size())}};
+      out[tp] = Watermarks{Offset{0}, Offset{static_cast<int64_t>(log_[tp.partition.value].size()) +
+                                              (markers_.contains(tp.partition.value) ? 1 : 0)}};
     }
     return out;
   }
-  std::optional<Offset> start_offset(const TopicPartition& tp) const override {
-    auto it = start_.find(tp.partition.value);
-    if (it == start_.end()) return std::nullopt;
+  std::optional<Offset> next_offset(const TopicPartition& tp) override {
+    auto it = position_.find(tp.partition.value);
+    if (it == position_.end()) return std::nullopt;
+    // Like librdkafka past a transaction marker: the log's last offset.
+    if (markers_.contains(tp.partition.value) && it->second == static_cast<int64_t>(log_[tp.partition.value].size())) {
+      return Offset{it->second + 1};
+    }
     return Offset{it->second};
   }
   Result<std::map<TopicPartition, UnassignedPartition>> unassigned_partitions(std::chrono::milliseconds) override {
@@ -132,6 +136,10 @@ class FakeSource : public Source {
     std::erase(assignment_, TopicPartition{topic_, Partition{partition}});
   }
 
+  // The log of `partition` ends with a transaction marker: an offset past the
+  // last record that is never delivered.
+  void end_with_marker(int partition) { markers_.insert(partition); }
+
   std::map<int, int64_t> group_offsets;
   LossScript* loss_ = nullptr;
 
@@ -141,7 +149,7 @@ class FakeSource : public Source {
   std::vector<TopicPartition> assignment_;
   std::map<int, std::vector<RawRecord>> log_;
   std::map<int, int64_t> position_;
-  std::map<int, int64_t> start_;  // where each partition was positioned at its assignment
+  std::set<int> markers_;  // partitions whose log ends with a transaction marker
   bool assigned_ = false;
   std::optional<int> withheld_;
   std::chrono::steady_clock::time_point hand_over_at_;
@@ -374,6 +382,23 @@ TEST(Pipeline, UntilCaughtUpEndsWhenTheGroupsCommittedOffsetsAreAlreadyAtTheEnd)
   h.source->group_offsets[1] = 3;
   ASSERT_TRUE(h.pipeline->run(true));
   EXPECT_TRUE(h.sink.applied_values.empty());
+  std::string text = h.registry.render();
+  EXPECT_NE(text.find("sluice_consumer_lag{topic=\"orders\",partition=\"0\"} 0\n"), std::string::npos) << text;
+}
+
+TEST(Pipeline, UntilCaughtUpEndsWhenOnlyATransactionMarkerFollowsTheLastRecord) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.source->add(0, "p0-" + std::to_string(i));
+    h.source->add(1, "p1-" + std::to_string(i));
+  }
+  h.source->end_with_marker(1);  // written by a transactional producer (Debezium exactly-once)
+  ASSERT_TRUE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{3}) << "the stored offsets cover records";
+  EXPECT_EQ(h.source->group_offsets.at(1), 4) << "the group learns that the member got past the marker";
+  std::string text = h.registry.render();
+  EXPECT_NE(text.find("sluice_consumer_lag{topic=\"orders\",partition=\"1\"} 0\n"), std::string::npos)
+      << "a marker is no lag\n" << text;
 }
 
 TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
