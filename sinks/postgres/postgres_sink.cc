@@ -922,8 +922,7 @@ Result<ApplyStats> PostgresSink::apply(const Batch& batch, const BeforeCommit& b
   // Another session changed a target table behind the catalog cache (dropped
   // it or a column, changed a type): the failed attempt rolled back and
   // forgot the cache, so one more attempt works from the table as it is now.
-  if (!applied && (applied.error().reason == "42703" || applied.error().reason == "42P01" ||
-                   applied.error().reason == "42804")) {
+  if (!applied && means_table_changed(applied.error().reason)) {
     logging::get("postgres")->warn("a target table changed outside sluice ({}); reloading it and applying again",
                                    applied.error().message);
     applied = Apply(*this, batch).run(before_commit);

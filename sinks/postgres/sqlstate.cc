@@ -119,6 +119,10 @@ ErrorClass classify_connection_failure(std::string_view message, bool needs_pass
   return ErrorClass::kTransient;
 }
 
+bool means_table_changed(std::string_view sqlstate) {
+  return sqlstate == "42703" || sqlstate == "42P01" || sqlstate == "42804";
+}
+
 std::string_view sqlstate_name(std::string_view sqlstate) {
   const Condition* condition = find_condition(sqlstate);
   return condition ? condition->name : std::string_view("unknown");

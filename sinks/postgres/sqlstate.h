@@ -31,6 +31,12 @@ ErrorClass classify_sqlstate(std::string_view sqlstate, bool connection_ok = tru
 // server's lc_messages; a translated authentication message is retried.
 ErrorClass classify_connection_failure(std::string_view message, bool needs_password);
 
+// Whether `sqlstate` says a table changed behind sluice's catalog cache (a
+// column or the table dropped, a type changed by another session: 42703
+// undefined_column, 42P01 undefined_table, 42804 datatype_mismatch). Fatal as
+// classified, but worth one more attempt after reloading the table.
+bool means_table_changed(std::string_view sqlstate);
+
 // The condition name of `sqlstate` ("check_violation"), or its class name
 // ("integrity_constraint_violation") when the exact code is not in the table,
 // or "unknown".

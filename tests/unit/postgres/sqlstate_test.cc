@@ -9,6 +9,7 @@ namespace {
 using sluice::ErrorClass;
 using sluice::pg::classify_connection_failure;
 using sluice::pg::classify_sqlstate;
+using sluice::pg::means_table_changed;
 using sluice::pg::sqlstate_name;
 using sluice::pg::sqlstate_reason;
 
@@ -40,6 +41,11 @@ TEST(SqlState, FatalConditions) {
                            "54023", "54999", "P0000", "P0002", "P0003", "P0004"}) {
     EXPECT_EQ(classify_sqlstate(code), ErrorClass::kFatal) << code;
   }
+}
+
+TEST(SqlState, TablesChangedBehindTheCatalogCacheAreWorthAReload) {
+  for (const char* code : {"42703", "42P01", "42804"}) EXPECT_TRUE(means_table_changed(code)) << code;
+  for (const char* code : {"42501", "42601", "23505", "08006", ""}) EXPECT_FALSE(means_table_changed(code)) << code;
 }
 
 TEST(SqlState, ConnectionFailures) {
