@@ -282,6 +282,14 @@ struct Harness {
     source = std::make_unique<FakeSource>(*pipeline, "orders", partitions);
     pipeline->attach(*source);
   }
+
+  // "p0-0", "p1-0", "p0-1", ...: `per_partition` records into each of partitions 0 and 1.
+  void add_to_both(int per_partition) {
+    for (int i = 0; i < per_partition; ++i) {
+      source->add(0, "p0-" + std::to_string(i));
+      source->add(1, "p1-" + std::to_string(i));
+    }
+  }
 };
 
 // "table:row" values name their source table; null values are tombstones.
@@ -316,10 +324,7 @@ TEST(Pipeline, TombstonesGoToTheirTopicsTableOnlyWhenTheTopicFeedsOneTable) {
 
 TEST(Pipeline, APartitionWithoutAStoredOffsetStartsFromTheBeginningOnceItsTopicHasStoredOffsets) {
   Harness h;
-  for (int i = 0; i < 5; ++i) {
-    h.source->add(0, "p0-" + std::to_string(i));
-    h.source->add(1, "p1-" + std::to_string(i));
-  }
+  h.add_to_both(5);
   // The database kept partition 0's offset but lost partition 1's, which the
   // group had committed (the database was restored to an earlier state).
   h.sink.stored[{"orders", Partition{0}}] = Offset{2};
@@ -332,10 +337,7 @@ TEST(Pipeline, APartitionWithoutAStoredOffsetStartsFromTheBeginningOnceItsTopicH
 
 TEST(Pipeline, WithNoStoredOffsetsTheGroupsCommittedOffsetsAreUsed) {
   Harness h;
-  for (int i = 0; i < 3; ++i) {
-    h.source->add(0, "p0-" + std::to_string(i));
-    h.source->add(1, "p1-" + std::to_string(i));
-  }
+  h.add_to_both(3);
   // Moving from another consumer of the same group: start where it stopped.
   h.source->group_offsets[0] = 1;
   h.source->group_offsets[1] = 2;
@@ -345,10 +347,7 @@ TEST(Pipeline, WithNoStoredOffsetsTheGroupsCommittedOffsetsAreUsed) {
 
 TEST(Pipeline, UntilCaughtUpWaitsForPartitionsOfTheGroupThatNoMemberHoldsYet) {
   Harness h;
-  for (int i = 0; i < 3; ++i) {
-    h.source->add(0, "p0-" + std::to_string(i));
-    h.source->add(1, "p1-" + std::to_string(i));
-  }
+  h.add_to_both(3);
   // Partition 1's member left before draining it; the rebalance that hands it
   // over comes long after this member drained partition 0.
   h.source->withhold(1, std::chrono::milliseconds(300));
@@ -360,10 +359,7 @@ TEST(Pipeline, UntilCaughtUpWaitsForPartitionsOfTheGroupThatNoMemberHoldsYet) {
 
 TEST(Pipeline, UntilCaughtUpEndsOnceTheOtherMembersPartitionsAreStoredToTheirEnd) {
   Harness h;
-  for (int i = 0; i < 3; ++i) {
-    h.source->add(0, "p0-" + std::to_string(i));
-    h.source->add(1, "p1-" + std::to_string(i));
-  }
+  h.add_to_both(3);
   h.sink.stored[{"orders", Partition{1}}] = Offset{3};  // drained by the member that holds it
   h.source->withhold(1, std::chrono::hours(1));
   ASSERT_TRUE(h.pipeline->run(true));
@@ -372,10 +368,7 @@ TEST(Pipeline, UntilCaughtUpEndsOnceTheOtherMembersPartitionsAreStoredToTheirEnd
 
 TEST(Pipeline, UntilCaughtUpEndsWhenTheGroupsCommittedOffsetsAreAlreadyAtTheEnd) {
   Harness h;
-  for (int i = 0; i < 3; ++i) {
-    h.source->add(0, "p0-" + std::to_string(i));
-    h.source->add(1, "p1-" + std::to_string(i));
-  }
+  h.add_to_both(3);
   // Moving from another consumer of the group that read everything: nothing
   // to apply, nothing stored, and nothing to wait for.
   h.source->group_offsets[0] = 3;
@@ -388,10 +381,7 @@ TEST(Pipeline, UntilCaughtUpEndsWhenTheGroupsCommittedOffsetsAreAlreadyAtTheEnd)
 
 TEST(Pipeline, UntilCaughtUpEndsWhenOnlyATransactionMarkerFollowsTheLastRecord) {
   Harness h;
-  for (int i = 0; i < 3; ++i) {
-    h.source->add(0, "p0-" + std::to_string(i));
-    h.source->add(1, "p1-" + std::to_string(i));
-  }
+  h.add_to_both(3);
   h.source->end_with_marker(1);  // written by a transactional producer (Debezium exactly-once)
   ASSERT_TRUE(h.pipeline->run(true));
   EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{3}) << "the stored offsets cover records";
