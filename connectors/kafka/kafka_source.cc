@@ -214,6 +214,13 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   for (auto* tp : partitions) {
     if (tp->offset() >= 0) start_offsets_[to_sluice(*tp)] = Offset{tp->offset()};
   }
+  // librdkafka's position only ever moves forward: a partition assigned again
+  // below where it was keeps the old one until consumption passes it. Only a
+  // position that moved since this assignment says where the source is.
+  PartitionList positions;
+  for (auto* tp : partitions) positions.items.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
+  consumer_->position(positions.items);
+  for (auto* tp : positions.items) position_at_assign_[to_sluice(*tp)] = tp->offset();
   // librdkafka keeps a partition's pause across its loss or revocation: one
   // paused here before it left would come back paused, and resume_all() would
   // never resume it (it was not assigned when fetching resumed). So new
@@ -272,7 +279,10 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   bool lost = consumer_->assignment_lost();
   // Held records were never delivered: the next owner reads them again.
   std::set<TopicPartition> gone(removed.begin(), removed.end());
-  for (const auto& tp : removed) start_offsets_.erase(tp);
+  for (const auto& tp : removed) {
+    start_offsets_.erase(tp);
+    position_at_assign_.erase(tp);
+  }
   std::erase_if(held_, [&](const RawRecord& record) {
     if (!gone.contains(TopicPartition{std::string(record.topic), record.partition})) return false;
     held_bytes_ -= held_size(record);
@@ -490,7 +500,10 @@ std::optional<Offset> KafkaSource::next_offset(const TopicPartition& tp) {
   list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
   if (consumer_->position(list.items) == RdKafka::ERR_NO_ERROR && list.items[0]->err() == RdKafka::ERR_NO_ERROR &&
       list.items[0]->offset() >= 0) {
-    return Offset{list.items[0]->offset()};
+    auto at_assign = position_at_assign_.find(tp);
+    if (at_assign == position_at_assign_.end() || at_assign->second != list.items[0]->offset()) {
+      return Offset{list.items[0]->offset()};
+    }
   }
   auto it = start_offsets_.find(tp);
   if (it == start_offsets_.end()) return std::nullopt;

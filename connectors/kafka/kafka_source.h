@@ -61,8 +61,9 @@ class KafkaSource final : public Source {
   // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
-  // Held records first, then librdkafka's position (past transaction
-  // markers, which it never delivers), then where the assignment started.
+  // Held records first, then librdkafka's position once it moved since the
+  // assignment (it steps past transaction markers, which it never delivers),
+  // then where the assignment started.
   std::optional<Offset> next_offset(const TopicPartition& tp) override;
   // The subscription's partitions are known from the topic metadata read at
   // the last assignment; those not assigned here take two ListOffsets requests
@@ -127,6 +128,7 @@ class KafkaSource final : public Source {
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
   std::map<TopicPartition, Offset> start_offsets_;  // of assigned partitions, where known
+  std::map<TopicPartition, int64_t> position_at_assign_;  // librdkafka's position when assigned (maybe stale)
   bool paused_ = false;           // the pipeline asked to pause
   std::chrono::steady_clock::time_point paused_since_;
   bool fetching_paused_ = false;  // and the partitions are paused in librdkafka

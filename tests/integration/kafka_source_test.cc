@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -110,6 +111,11 @@ TEST(KafkaSource, StartsAtStoredOffsetsAndDeliversRecordsWithHeaders) {
     for (size_t i = 1; i < offsets.size(); ++i) EXPECT_EQ(offsets[i], offsets[i - 1] + 1) << "partition " << partition;
   }
 
+  // Where the source is: past the records it delivered, or where it was
+  // positioned when no record came.
+  EXPECT_EQ((*source)->next_offset({topic, Partition{0}}), std::optional<Offset>(Offset{25}));
+  EXPECT_EQ((*source)->next_offset({topic, Partition{3}}), std::optional<Offset>(Offset{25}));
+
   auto ends = (*source)->watermarks({{topic, Partition{0}}}, std::chrono::seconds(5));
   ASSERT_TRUE(ends) << ends.error().message;
   EXPECT_EQ(ends->at({topic, Partition{0}}).high, Offset{25});
@@ -211,6 +217,54 @@ TEST(KafkaSource, ASecondMemberTakesPartitionsThroughRevocation) {
     EXPECT_EQ(partitions, others);
   }
   EXPECT_TRUE((*second)->close());
+  EXPECT_TRUE((*first)->close());
+}
+
+// librdkafka's position of a partition only moves forward, even when the
+// partition is assigned again below it: the source must not report the old,
+// further position as where it is (an --until-caught-up check would end early).
+TEST(KafkaSource, APartitionAssignedAgainBelowWhereItWasIsNeverReportedAhead) {
+  std::string topic = unique_name("source_again");
+  dev_broker().create_topic(topic, 2);
+  produce(topic, 2, 5);
+  std::string group = unique_name("group");
+  RecordingListener first_listener, second_listener;
+  auto first = kafka::KafkaSource::create(consumer_config(topic, group), first_listener);
+  ASSERT_TRUE(first);
+  size_t read = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read < 10 && std::chrono::steady_clock::now() < deadline) {
+    auto records = (*first)->poll(100, std::chrono::milliseconds(100));
+    ASSERT_TRUE(records);
+    read += records->size();
+  }
+  ASSERT_EQ(read, 10u) << "the first member read both partitions to their end";
+
+  // A second member takes a partition, then leaves; the first gets it back at
+  // offset 2, as if only that much had been stored with the rows.
+  auto second = kafka::KafkaSource::create(consumer_config(topic, group), second_listener);
+  ASSERT_TRUE(second);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*second)->assignment().empty() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*first)->poll(100, std::chrono::milliseconds(50)));
+    ASSERT_TRUE((*second)->poll(100, std::chrono::milliseconds(50)));
+  }
+  ASSERT_EQ((*second)->assignment().size(), 1u);
+  const TopicPartition moved = (*second)->assignment().front();
+  first_listener.stored[moved] = Offset{2};
+  EXPECT_TRUE((*second)->close());
+  int64_t delivered = 0;  // records of `moved` delivered since it came back
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*first)->assignment().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto records = (*first)->poll(1, std::chrono::milliseconds(50));
+    ASSERT_TRUE(records);
+    for (const RawRecord& record : *records) delivered += record.partition == moved.partition ? 1 : 0;
+  }
+  ASSERT_EQ((*first)->assignment().size(), 2u);
+  auto next = (*first)->next_offset(moved);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GE(next->value, 2);
+  EXPECT_LE(next->value, 2 + delivered) << "never ahead of what was delivered since the partition came back";
   EXPECT_TRUE((*first)->close());
 }
 
