@@ -59,7 +59,6 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::map<std::string, std::string> settings = config.properties;
   settings.try_emplace("auto.offset.reset", "earliest");
-  settings.try_emplace("enable.partition.eof", "false");
   // Every delivered record keeps its whole fetch response alive until the
   // batch holding it commits, and responses above glibc's mmap threshold are
   // fresh zeroed pages each time: 8 MB rather than librdkafka's 50 MB keeps
@@ -79,13 +78,17 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
   } else if (reset != "earliest" && reset != "smallest" && reset != "beginning") {
     source->reset_offset_ = RdKafka::Topic::OFFSET_INVALID;  // "error", or a value librdkafka refuses below
   }
+  // Partition EOF events tell where the end was reached, past offsets that
+  // hold no record (transaction markers): see next_offset().
   const std::pair<const char*, const char*> forced[] = {{"enable.auto.commit", "false"},
                                                          {"enable.auto.offset.store", "false"},
+                                                         {"enable.partition.eof", "true"},
                                                          {"partition.assignment.strategy", "cooperative-sticky"}};
   for (const auto& [key, value] : forced) {
     auto it = settings.find(key);
     if (it != settings.end() && it->second != value) {
-      log()->warn("kafka.{} = {} overridden to {}: sluice stores offsets with the rows", key, it->second, value);
+      log()->warn("kafka.{} = {} overridden to {}: sluice manages it (offsets stored with the rows)", key, it->second,
+                  value);
     }
     settings[key] = value;
   }
@@ -106,11 +109,13 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(const KafkaConfig& conf
   if (!config.topics_regex.empty()) {
     subscription = {"^" + config.topics_regex};
     try {
-      source->topics_regex_.emplace(config.topics_regex);
+      // As librdkafka reads the subscription: "^" before the whole pattern.
+      source->topics_regex_.emplace(subscription.front());
     } catch (const std::regex_error&) {
       // librdkafka's regex dialect took it; the group check then looks at the
       // topics of this member's own assignments only.
-      log()->debug("topics.regex is not an ECMAScript regex; the caught-up check covers assigned topics only");
+      log()->warn("topics.regex is not an ECMAScript regex here: --until-caught-up checks only the topics this "
+                  "instance is assigned, not those only other members hold");
     }
   }
   if (RdKafka::ErrorCode code = source->consumer_->subscribe(subscription); code != RdKafka::ERR_NO_ERROR) {
@@ -214,13 +219,7 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
   for (auto* tp : partitions) {
     if (tp->offset() >= 0) start_offsets_[to_sluice(*tp)] = Offset{tp->offset()};
   }
-  // librdkafka's position only ever moves forward: a partition assigned again
-  // below where it was keeps the old one until consumption passes it. Only a
-  // position that moved since this assignment says where the source is.
-  PartitionList positions;
-  for (auto* tp : partitions) positions.items.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
-  consumer_->position(positions.items);
-  for (auto* tp : positions.items) position_at_assign_[to_sluice(*tp)] = tp->offset();
+  for (const auto& tp : added) end_reached_.erase(tp);
   // librdkafka keeps a partition's pause across its loss or revocation: one
   // paused here before it left would come back paused, and resume_all() would
   // never resume it (it was not assigned when fetching resumed). So new
@@ -281,7 +280,7 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   std::set<TopicPartition> gone(removed.begin(), removed.end());
   for (const auto& tp : removed) {
     start_offsets_.erase(tp);
-    position_at_assign_.erase(tp);
+    end_reached_.erase(tp);
   }
   std::erase_if(held_, [&](const RawRecord& record) {
     if (!gone.contains(TopicPartition{std::string(record.topic), record.partition})) return false;
@@ -299,7 +298,13 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
 Result<std::optional<RawRecord>> KafkaSource::next(int wait_ms) {
   std::shared_ptr<RdKafka::Message> message(consumer_->consume(wait_ms));
   RdKafka::ErrorCode code = message->err();
-  if (code == RdKafka::ERR__TIMED_OUT || code == RdKafka::ERR__PARTITION_EOF) return std::optional<RawRecord>();
+  while (code == RdKafka::ERR__PARTITION_EOF) {
+    TopicPartition tp{message->topic_name(), Partition{message->partition()}};
+    if (assigned_.contains(tp)) end_reached_[tp] = Offset{message->offset()};
+    message.reset(consumer_->consume(0));
+    code = message->err();
+  }
+  if (code == RdKafka::ERR__TIMED_OUT) return std::optional<RawRecord>();
   if (code != RdKafka::ERR_NO_ERROR) {
     Error error = kafka_error(code, "consuming");
     if (error.error_class == ErrorClass::kFatal) return error;
@@ -470,7 +475,7 @@ Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks(const std::
 bool KafkaSource::subscribed(const std::string& topic) const {
   if (std::find(topics_.begin(), topics_.end(), topic) != topics_.end()) return true;
   // Internal topics (__consumer_offsets, ...) are never assigned to a regex subscriber.
-  if (topics_regex_) return !topic.starts_with("__") && std::regex_search(topic, *topics_regex_, std::regex_constants::match_continuous);
+  if (topics_regex_) return !topic.starts_with("__") && std::regex_search(topic, *topics_regex_);
   return false;
 }
 
@@ -496,34 +501,24 @@ std::optional<Offset> KafkaSource::next_offset(const TopicPartition& tp) {
   for (const RawRecord& record : held_) {
     if (record.partition == tp.partition && record.topic == tp.topic) return record.offset;
   }
-  PartitionList list;
-  list.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
-  if (consumer_->position(list.items) == RdKafka::ERR_NO_ERROR && list.items[0]->err() == RdKafka::ERR_NO_ERROR &&
-      list.items[0]->offset() >= 0) {
-    auto at_assign = position_at_assign_.find(tp);
-    if (at_assign == position_at_assign_.end() || at_assign->second != list.items[0]->offset()) {
-      return Offset{list.items[0]->offset()};
-    }
-  }
-  auto it = start_offsets_.find(tp);
-  if (it == start_offsets_.end()) return std::nullopt;
-  return it->second;
+  std::optional<Offset> next;
+  if (auto it = start_offsets_.find(tp); it != start_offsets_.end()) next = it->second;
+  if (auto it = end_reached_.find(tp); it != end_reached_.end() && (!next || *next < it->second)) next = it->second;
+  return next;
 }
 
-Result<std::map<TopicPartition, UnassignedPartition>> KafkaSource::unassigned_partitions(
-    std::chrono::milliseconds timeout) {
+Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks_elsewhere(std::chrono::milliseconds timeout) {
   const int timeout_ms = static_cast<int>(timeout.count());
   if (!subscription_ && !learn_subscription(timeout_ms)) {
     return Error::transient("kafka_metadata", "cannot read the metadata of the subscribed topics");
   }
-  PartitionList firsts, ends, committed;
+  PartitionList firsts, ends;
   for (const TopicPartition& tp : *subscription_) {
     if (assigned_.contains(tp)) continue;
     firsts.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, RdKafka::Topic::OFFSET_BEGINNING));
     ends.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value, RdKafka::Topic::OFFSET_END));
-    committed.items.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition.value));
   }
-  std::map<TopicPartition, UnassignedPartition> out;
+  std::map<TopicPartition, Watermarks> out;
   if (ends.items.empty()) return out;
   // ListOffsets takes OFFSET_BEGINNING and OFFSET_END (-2, -1) as timestamps
   // meaning just that; one request each for all partitions.
@@ -532,9 +527,6 @@ Result<std::map<TopicPartition, UnassignedPartition>> KafkaSource::unassigned_pa
       return kafka_error(code, "reading the first and end offsets of partitions assigned to other members");
     }
   }
-  if (RdKafka::ErrorCode code = consumer_->committed(committed.items, timeout_ms); code != RdKafka::ERR_NO_ERROR) {
-    return kafka_error(code, "reading the group's committed offsets");
-  }
   for (size_t i = 0; i < ends.items.size(); ++i) {
     for (const RdKafka::TopicPartition* tp : {firsts.items[i], ends.items[i]}) {
       if (tp->err() != RdKafka::ERR_NO_ERROR || tp->offset() < 0) {
@@ -542,11 +534,7 @@ Result<std::map<TopicPartition, UnassignedPartition>> KafkaSource::unassigned_pa
                            "reading the offsets of " + tp->topic() + "[" + std::to_string(tp->partition()) + "]");
       }
     }
-    UnassignedPartition& partition = out[to_sluice(*ends.items[i])];
-    partition.marks = Watermarks{Offset{firsts.items[i]->offset()}, Offset{ends.items[i]->offset()}};
-    if (committed.items[i]->err() == RdKafka::ERR_NO_ERROR && committed.items[i]->offset() >= 0) {
-      partition.committed = Offset{committed.items[i]->offset()};
-    }
+    out[to_sluice(*ends.items[i])] = Watermarks{Offset{firsts.items[i]->offset()}, Offset{ends.items[i]->offset()}};
   }
   return out;
 }

@@ -61,14 +61,15 @@ class KafkaSource final : public Source {
   // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
-  // Held records first, then librdkafka's position once it moved since the
-  // assignment (it steps past transaction markers, which it never delivers),
-  // then where the assignment started.
+  // Held records first, then the later of where the assignment started and
+  // where the partition's end was last reached (librdkafka's partition EOF,
+  // which comes after the records before it and counts offsets that hold no
+  // record, such as transaction markers).
   std::optional<Offset> next_offset(const TopicPartition& tp) override;
   // The subscription's partitions are known from the topic metadata read at
   // the last assignment; those not assigned here take two ListOffsets requests
-  // (first and end offsets) and an OffsetFetch, bounded by `timeout` each.
-  Result<std::map<TopicPartition, UnassignedPartition>> unassigned_partitions(std::chrono::milliseconds timeout) override;
+  // (first and end offsets), bounded by `timeout` each.
+  Result<std::map<TopicPartition, Watermarks>> watermarks_elsewhere(std::chrono::milliseconds timeout) override;
   Status close() override;
 
  private:
@@ -128,7 +129,9 @@ class KafkaSource final : public Source {
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
   std::map<TopicPartition, Offset> start_offsets_;  // of assigned partitions, where known
-  std::map<TopicPartition, int64_t> position_at_assign_;  // librdkafka's position when assigned (maybe stale)
+  // Where each assigned partition's end was last reached (its EOF event):
+  // past every record delivered, and past offsets without one.
+  std::map<TopicPartition, Offset> end_reached_;
   bool paused_ = false;           // the pipeline asked to pause
   std::chrono::steady_clock::time_point paused_since_;
   bool fetching_paused_ = false;  // and the partitions are paused in librdkafka

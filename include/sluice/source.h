@@ -38,13 +38,6 @@ struct Watermarks {
   Offset high;  // next offset to be written (the end)
 };
 
-// A partition of the subscription held by another member, or by none until
-// the next rebalance.
-struct UnassignedPartition {
-  Watermarks marks;
-  Offset committed{-1};  // the group's committed offset in the source's bookkeeping; -1: none
-};
-
 class Source {
  public:
   virtual ~Source() = default;
@@ -72,19 +65,17 @@ class Source {
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
   // The next offset the source delivers for assigned partition `tp`: where it
-  // was positioned, then past every record delivered and past offsets that
-  // hold no record for the application (transaction markers); nullopt when
-  // unknown (its client library resolves the start). With nothing in flight,
-  // what counts as drained: the stored offsets cover records only.
+  // was positioned, or past every record delivered and past offsets that hold
+  // no record for the application (transaction markers) once it reached the
+  // partition's end; nullopt when unknown. With nothing in flight, what counts
+  // as drained: the stored offsets cover records only.
   virtual std::optional<Offset> next_offset(const TopicPartition& tp) = 0;
-  // The partitions of the subscribed topics not assigned to this member, with
-  // their watermarks and the group's committed offsets as the broker reports
-  // them now (waiting up to `timeout`). Empty, without asking the broker, when
-  // this member holds them all. What a member checks before it calls the
-  // group's work done: the partitions of a member that left are nobody's
-  // until the next rebalance.
-  virtual Result<std::map<TopicPartition, UnassignedPartition>> unassigned_partitions(
-      std::chrono::milliseconds timeout) = 0;
+  // The partitions of the subscribed topics not assigned to this member
+  // (held by other members, or by none until the next rebalance), with their
+  // watermarks as the broker reports them now (waiting up to `timeout`).
+  // Empty, without asking the broker, when this member holds them all. What
+  // a member checks before it calls the group's work done.
+  virtual Result<std::map<TopicPartition, Watermarks>> watermarks_elsewhere(std::chrono::milliseconds timeout) = 0;
   // Leaves the group, revoking everything through the listener. Idempotent.
   virtual Status close() = 0;
 };

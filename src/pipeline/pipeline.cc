@@ -56,7 +56,7 @@ constexpr std::chrono::milliseconds kCaughtUpCheckInterval{20};
 // Once its own partitions are drained: how often it asks the broker about the
 // rest of the group's partitions, and how long it waits for each answer.
 constexpr std::chrono::milliseconds kGroupCheckInterval{250};
-constexpr std::chrono::milliseconds kGroupCheckTimeout{5000};
+constexpr std::chrono::milliseconds kGroupCheckTimeout{1000};
 constexpr std::chrono::milliseconds kLagInterval{1000};
 
 // Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
@@ -467,23 +467,75 @@ void Pipeline::publish_lag() {
     std::lock_guard lock(mutex_);
     idle = all_idle();
   }
-  std::map<TopicPartition, int64_t> lag;
+  std::map<TopicPartition, Watermarks> marks;
   for (const auto& tp : assignment) {
-    auto marks = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
-    if (!marks || marks->empty()) continue;                                  // not fetched yet
-    const Watermarks& watermark = marks->begin()->second;
+    auto mark = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
+    if (mark && !mark->empty()) marks.insert(*mark->begin());            // else not fetched yet
+  }
+  if (idle) (void)store_drained_positions(marks);
+  std::map<TopicPartition, int64_t> lag;
+  for (const auto& [tp, watermark] : marks) {
     auto committed = committed_next_.find(tp);
-    int64_t from = committed != committed_next_.end() ? committed->second.value : -1;
-    // With nothing in flight the source's position counts: past a
-    // transaction marker after the last record, or where it started with
-    // nothing to apply (the group's committed offsets).
-    if (idle && from < watermark.high.value) {
-      if (auto next = source_->next_offset(tp)) from = std::max(from, next->value);
-    }
-    if (from < 0) from = watermark.low.value;
+    int64_t from = committed != committed_next_.end() ? committed->second.value : watermark.low.value;
     lag[tp] = std::max<int64_t>(0, watermark.high.value - from);
   }
   metrics_.publish_lag(assignment, lag);
+}
+
+std::optional<std::vector<PartitionOffset>> Pipeline::drained_past_stored(
+    const std::map<TopicPartition, Watermarks>& marks) {
+  std::vector<PartitionOffset> past;
+  for (const auto& [tp, watermark] : marks) {
+    if (watermark.high == watermark.low) continue;  // empty partition
+    auto it = committed_next_.find(tp);
+    const Offset stored = it != committed_next_.end() ? it->second : Offset{-1};
+    if (stored >= watermark.high) continue;
+    // Nothing is in flight, so what was delivered is stored; the source may
+    // be further on: at the end without a record to apply (started at the
+    // group's committed offset, auto.offset.reset=latest) or past a
+    // transaction marker that follows the last record.
+    std::optional<Offset> next = source_->next_offset(tp);
+    if (!next || *next < watermark.high) return std::nullopt;
+    past.push_back({tp, *next});
+  }
+  return past;
+}
+
+bool Pipeline::store_drained_positions(const std::map<TopicPartition, Watermarks>& marks) {
+  std::vector<PartitionOffset> past;
+  for (const auto& [tp, watermark] : marks) {
+    if (auto one = drained_past_stored({{tp, watermark}}); one) past.insert(past.end(), one->begin(), one->end());
+  }
+  return store_positions(past);
+}
+
+bool Pipeline::store_positions(const std::vector<PartitionOffset>& positions) {
+  if (positions.empty()) return true;
+  // Stored like a batch's offsets, by the lane that owns each partition, so
+  // that every member's caught-up check and a restart find them where the
+  // truth is. Called with nothing in flight: the lanes' sinks are free.
+  std::vector<Batch> by_lane(lanes_.size());
+  for (const PartitionOffset& po : positions) by_lane[lane_of(po.partition)].offsets.push_back(po);
+  bool stored = true;
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    if (by_lane[i].offsets.empty()) continue;
+    Lane& lane = *lanes_[i];
+    Result<ApplyStats> applied = ApplyStats{};
+    {
+      std::lock_guard sink_lock(lane.sink_mutex);
+      applied = lane.parts.sink->apply(by_lane[i], [](std::span<const SinkReject>) { return Status{}; });
+    }
+    if (!applied) {
+      log()->debug("cannot store positions past the last records yet: {}", applied.error().message);
+      stored = false;
+      continue;
+    }
+    for (const PartitionOffset& po : by_lane[i].offsets) committed_next_[po.partition] = po.next;
+    if (Status status = source_->commit(by_lane[i].offsets); !status) {
+      log()->debug("group commit failed (stored offsets are unaffected): {}", status.error().message);
+    }
+  }
+  return stored;
 }
 
 bool Pipeline::caught_up() {
@@ -498,54 +550,29 @@ bool Pipeline::caught_up() {
     return false;
   }
   if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
-  std::vector<PartitionOffset> past_stored;
-  for (const auto& [tp, watermark] : *marks) {
-    if (watermark.high == watermark.low) continue;  // empty partition
-    // Nothing is in flight, so what was delivered is stored; the source may be
-    // further on: at the end without a record (the group's committed offset,
-    // auto.offset.reset=latest) or past a transaction marker.
-    auto it = committed_next_.find(tp);
-    const Offset stored = it != committed_next_.end() ? it->second : Offset{-1};
-    if (stored >= watermark.high) continue;
-    const Offset next = source_->next_offset(tp).value_or(Offset{-1});
-    if (next < watermark.high) return false;
-    past_stored.push_back({tp, next});
-  }
-  // The other members (group_caught_up) read how far this one got from the
-  // group's committed offsets, once the stored ones fall short.
-  std::erase_if(past_stored, [&](const PartitionOffset& po) {
-    auto told = told_group_.find(po.partition);
-    return told != told_group_.end() && told->second >= po.next;
-  });
-  if (!past_stored.empty()) {
-    for (const auto& po : past_stored) told_group_[po.partition] = po.next;
-    if (Status status = source_->commit(past_stored); !status) {
-      log()->debug("cannot commit positions past the stored offsets to the group: {}", status.error().message);
-    }
-  }
+  auto past = drained_past_stored(*marks);
+  if (!past || !store_positions(*past)) return false;
   return group_caught_up();
 }
 
 bool Pipeline::group_caught_up() {
   // The partitions of a member that left belong to nobody until the next
   // rebalance hands them over: this member is done only when every partition
-  // of the subscription is, whoever holds it.
+  // of the subscription is, whoever holds it, by the offsets stored with the
+  // rows (each member stores how far it got, records or not).
   if (Clock::now() - last_group_check_ < kGroupCheckInterval) return false;
   last_group_check_ = Clock::now();
-  auto unassigned = source_->unassigned_partitions(kGroupCheckTimeout);
-  if (!unassigned) {
-    log()->debug("cannot read the offsets of the group's other partitions yet: {}", unassigned.error().message);
+  auto elsewhere = source_->watermarks_elsewhere(kGroupCheckTimeout);
+  if (!elsewhere) {
+    group_check_failed("cannot read the end offsets of the group's other partitions yet: " +
+                       elsewhere.error().message);
     return false;
   }
   std::vector<TopicPartition> others;
-  for (const auto& [tp, partition] : *unassigned) {
-    if (partition.marks.high > partition.marks.low && partition.committed < partition.marks.high) {
-      others.push_back(tp);
-    }
+  for (const auto& [tp, watermark] : *elsewhere) {
+    if (watermark.high > watermark.low) others.push_back(tp);
   }
   if (others.empty()) return true;
-  // The group's committed offsets follow the stored ones; those stored with
-  // the rows are the truth, and may be ahead.
   Result<std::map<TopicPartition, Offset>> stored = std::map<TopicPartition, Offset>{};
   {
     Lane& lane = *lanes_.front();
@@ -553,13 +580,13 @@ bool Pipeline::group_caught_up() {
     stored = lane.parts.sink->load_offsets(config_.kafka.group_id(), others);
   }
   if (!stored) {
-    log()->debug("cannot read the group's stored offsets yet: {}", stored.error().message);
+    group_check_failed("cannot read the group's stored offsets yet: " + stored.error().message);
     return false;
   }
   std::vector<std::string> behind;
   for (const auto& tp : others) {
     auto it = stored->find(tp);
-    const Offset high = unassigned->at(tp).marks.high;
+    const Offset high = elsewhere->at(tp).high;
     if (it == stored->end() || it->second < high) {
       behind.push_back(tp.topic + "[" + std::to_string(tp.partition.value) + "] at " +
                        (it == stored->end() ? std::string("nothing stored") : std::to_string(it->second.value)) +
@@ -573,6 +600,15 @@ bool Pipeline::group_caught_up() {
                 "first {}", behind.size(), behind.front());
   }
   return false;
+}
+
+void Pipeline::group_check_failed(const std::string& message) {
+  uint64_t suppressed = 0;
+  if (group_check_log_.allow(suppressed)) {
+    log()->warn("{} ({} more like it held back)", message, suppressed);
+  } else {
+    log()->debug("{}", message);
+  }
 }
 
 Result<std::map<TopicPartition, Offset>> Pipeline::on_assigned(const std::vector<TopicPartition>& partitions) {

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/log_rate_limiter.h"
 #include "metrics/registry.h"
 #include "pipeline/pipeline_metrics.h"
 #include "route/router.h"
@@ -129,6 +130,18 @@ class Pipeline final : public PartitionListener {
   // of the subscription, is drained and its offsets stored.
   bool caught_up();
   bool group_caught_up();
+  void group_check_failed(const std::string& message);
+  // With nothing in flight: the assigned partitions of `marks` whose source is
+  // at their end past the stored offset (no record to apply from where they
+  // started, or a transaction marker after the last record), with where it
+  // is; nullopt when a partition is not drained.
+  std::optional<std::vector<PartitionOffset>> drained_past_stored(const std::map<TopicPartition, Watermarks>& marks);
+  // Stores those of `marks` that are drained (drained_past_stored, partition
+  // by partition); false when storing failed.
+  bool store_drained_positions(const std::map<TopicPartition, Watermarks>& marks);
+  // Stores `positions` as offsets without rows, through each partition's
+  // lane, and records them as committed; false when storing failed.
+  bool store_positions(const std::vector<PartitionOffset>& positions);
   void deliver_commits();
   // Consumer lag per assigned partition from the watermarks the fetches
   // reported; never waits for the broker.
@@ -189,7 +202,7 @@ class Pipeline final : public PartitionListener {
   std::map<TopicPartition, Offset> committed_next_;
   std::chrono::steady_clock::time_point last_group_check_;
   bool waiting_for_group_ = false;  // logged that other members' partitions are behind
-  std::map<TopicPartition, Offset> told_group_;  // positions past the stored offsets committed to the group
+  logging::LogRateLimiter group_check_log_{std::chrono::seconds(30), 1};
   // The table each topic's events were routed to; nullopt once a topic has
   // fed more than one table (a topic-routing transform), where a tombstone's
   // table is unknown.

@@ -270,6 +270,12 @@ TEST(RunEndToEnd, TwoInstancesSplitThePartitionsAndReachTheSameState) {
   Scenario scenario("e2e_pair");
   auto first = scenario.start(true, "_first");
   auto second = scenario.start(true, "_second");
+  // Whichever ends first ends only once nothing is left for the other.
+  auto deadline = std::chrono::steady_clock::now() + 600s;
+  while (!first->wait(0ms) && !second->wait(0ms) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(scenario.stored_offsets(), produced().end_offsets) << "the first instance to end left work undone";
   EXPECT_EQ(first->wait(600s), std::optional<int>(0)) << first->log();
   EXPECT_EQ(second->wait(600s), std::optional<int>(0)) << second->log();
   int64_t consumed_first = consumed_in(first->log());

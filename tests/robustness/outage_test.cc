@@ -287,6 +287,12 @@ TEST_F(OutageTest, InstancesJoinAndLeaveMidRun) {
   EXPECT_NE(first->log().find("assigned"), first->log().rfind("assigned"))
       << "the first gave partitions to the others before it left\n" << first->log();
   query(database_url_, "DROP TRIGGER slow_apply ON orders");
+  // Whichever ends first ends only once nothing is left for anyone.
+  auto deadline = std::chrono::steady_clock::now() + 300s;
+  while (!second->wait(0ms) && !third->wait(0ms) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(stored_offsets(), end_offsets_) << "the first instance to end left partitions undone";
   expect_exact_outcome({second.get(), third.get()}, "instances join and leave mid-run");
   std::cout << "rebalance: " << at_leave << " of " << total << " events committed when the first left\n";
 }
