@@ -216,9 +216,6 @@ void KafkaSource::assign(std::vector<RdKafka::TopicPartition*>& partitions) {
     return;
   }
   for (const auto& tp : added) assigned_.insert(tp);
-  for (auto* tp : partitions) {
-    if (tp->offset() >= 0) start_offsets_[to_sluice(*tp)] = Offset{tp->offset()};
-  }
   for (const auto& tp : added) end_reached_.erase(tp);
   // librdkafka keeps a partition's pause across its loss or revocation: one
   // paused here before it left would come back paused, and resume_all() would
@@ -278,10 +275,7 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   bool lost = consumer_->assignment_lost();
   // Held records were never delivered: the next owner reads them again.
   std::set<TopicPartition> gone(removed.begin(), removed.end());
-  for (const auto& tp : removed) {
-    start_offsets_.erase(tp);
-    end_reached_.erase(tp);
-  }
+  for (const auto& tp : removed) end_reached_.erase(tp);
   std::erase_if(held_, [&](const RawRecord& record) {
     if (!gone.contains(TopicPartition{std::string(record.topic), record.partition})) return false;
     held_bytes_ -= held_size(record);
@@ -501,10 +495,9 @@ std::optional<Offset> KafkaSource::next_offset(const TopicPartition& tp) {
   for (const RawRecord& record : held_) {
     if (record.partition == tp.partition && record.topic == tp.topic) return record.offset;
   }
-  std::optional<Offset> next;
-  if (auto it = start_offsets_.find(tp); it != start_offsets_.end()) next = it->second;
-  if (auto it = end_reached_.find(tp); it != end_reached_.end() && (!next || *next < it->second)) next = it->second;
-  return next;
+  auto it = end_reached_.find(tp);
+  if (it == end_reached_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<std::map<TopicPartition, Watermarks>> KafkaSource::watermarks_elsewhere(std::chrono::milliseconds timeout) {

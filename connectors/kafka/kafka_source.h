@@ -61,10 +61,10 @@ class KafkaSource final : public Source {
   // not fetched yet unless `timeout` is zero.
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
-  // Held records first, then the later of where the assignment started and
-  // where the partition's end was last reached (librdkafka's partition EOF,
-  // which comes after the records before it and counts offsets that hold no
-  // record, such as transaction markers).
+  // Held records first, then where the partition's end was last reached
+  // since its assignment (librdkafka's partition EOF, which comes after the
+  // records before it, with a fresh end offset, and counts offsets that hold
+  // no record, such as transaction markers).
   std::optional<Offset> next_offset(const TopicPartition& tp) override;
   // The subscription's partitions are known from the topic metadata read at
   // the last assignment; those not assigned here take two ListOffsets requests
@@ -128,7 +128,6 @@ class KafkaSource final : public Source {
   // (OFFSET_BEGINNING or OFFSET_END); OFFSET_INVALID for "error".
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
-  std::map<TopicPartition, Offset> start_offsets_;  // of assigned partitions, where known
   // Where each assigned partition's end was last reached (its EOF event):
   // past every record delivered, and past offsets without one.
   std::map<TopicPartition, Offset> end_reached_;

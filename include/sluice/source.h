@@ -64,11 +64,12 @@ class Source {
   // left out of the answer (the metrics use this; they must not block).
   virtual Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                                   std::chrono::milliseconds timeout) = 0;
-  // The next offset the source delivers for assigned partition `tp`: where it
-  // was positioned, or past every record delivered and past offsets that hold
-  // no record for the application (transaction markers) once it reached the
-  // partition's end; nullopt when unknown. With nothing in flight, what counts
-  // as drained: the stored offsets cover records only.
+  // Where assigned partition `tp` stands once the source reached its end since
+  // the assignment: past every record delivered and past offsets that hold no
+  // record for the application (transaction markers); the first record not
+  // yet delivered while it holds some; nullopt before the end was reached.
+  // With nothing in flight, what counts as drained: the stored offsets cover
+  // records only.
   virtual std::optional<Offset> next_offset(const TopicPartition& tp) = 0;
   // The partitions of the subscribed topics not assigned to this member
   // (held by other members, or by none until the next rebalance), with their

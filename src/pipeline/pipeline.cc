@@ -57,6 +57,8 @@ constexpr std::chrono::milliseconds kCaughtUpCheckInterval{20};
 // rest of the group's partitions, and how long it waits for each answer.
 constexpr std::chrono::milliseconds kGroupCheckInterval{250};
 constexpr std::chrono::milliseconds kGroupCheckTimeout{1000};
+// After a failed attempt to store positions past the last records.
+constexpr std::chrono::milliseconds kStoreRetryInterval{10000};
 constexpr std::chrono::milliseconds kLagInterval{1000};
 
 // Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
@@ -465,14 +467,14 @@ void Pipeline::publish_lag() {
   bool idle = open_.empty() && overflow_.empty();
   if (idle) {
     std::lock_guard lock(mutex_);
-    idle = all_idle();
+    idle = !fatal_ && all_idle();  // a failed lane sets fatal_ before it stops applying
   }
   std::map<TopicPartition, Watermarks> marks;
   for (const auto& tp : assignment) {
     auto mark = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
     if (mark && !mark->empty()) marks.insert(*mark->begin());            // else not fetched yet
   }
-  if (idle) (void)store_drained_positions(marks);
+  if (idle && Clock::now() >= store_retry_after_) (void)store_drained_positions(marks);
   std::map<TopicPartition, int64_t> lag;
   for (const auto& [tp, watermark] : marks) {
     auto committed = committed_next_.find(tp);
@@ -486,6 +488,11 @@ std::optional<std::vector<PartitionOffset>> Pipeline::drained_past_stored(
     const std::map<TopicPartition, Watermarks>& marks) {
   std::vector<PartitionOffset> past;
   for (const auto& [tp, watermark] : marks) {
+    // Only an end reached since the assignment says the partition is drained:
+    // the watermarks of a partition assigned again are those of its last
+    // fetch until a new one comes, and it brings the end with it.
+    std::optional<Offset> next = source_->next_offset(tp);
+    if (!next) return std::nullopt;
     if (watermark.high == watermark.low) continue;  // empty partition
     auto it = committed_next_.find(tp);
     const Offset stored = it != committed_next_.end() ? it->second : Offset{-1};
@@ -494,8 +501,7 @@ std::optional<std::vector<PartitionOffset>> Pipeline::drained_past_stored(
     // be further on: at the end without a record to apply (started at the
     // group's committed offset, auto.offset.reset=latest) or past a
     // transaction marker that follows the last record.
-    std::optional<Offset> next = source_->next_offset(tp);
-    if (!next || *next < watermark.high) return std::nullopt;
+    if (*next < watermark.high) return std::nullopt;
     past.push_back({tp, *next});
   }
   return past;
@@ -511,6 +517,10 @@ bool Pipeline::store_drained_positions(const std::map<TopicPartition, Watermarks
 
 bool Pipeline::store_positions(const std::vector<PartitionOffset>& positions) {
   if (positions.empty()) return true;
+  {
+    std::lock_guard lock(mutex_);
+    if (fatal_ || !all_idle()) return false;  // never past records not applied
+  }
   // Stored like a batch's offsets, by the lane that owns each partition, so
   // that every member's caught-up check and a restart find them where the
   // truth is. Called with nothing in flight: the lanes' sinks are free.
@@ -527,10 +537,16 @@ bool Pipeline::store_positions(const std::vector<PartitionOffset>& positions) {
     }
     if (!applied) {
       log()->debug("cannot store positions past the last records yet: {}", applied.error().message);
+      // The Kafka thread waits for this; it must not wait on an unreachable
+      // server every second.
+      store_retry_after_ = Clock::now() + kStoreRetryInterval;
       stored = false;
       continue;
     }
-    for (const PartitionOffset& po : by_lane[i].offsets) committed_next_[po.partition] = po.next;
+    for (const PartitionOffset& po : by_lane[i].offsets) {
+      Offset& committed = committed_next_[po.partition];
+      committed = std::max(committed, po.next);
+    }
     if (Status status = source_->commit(by_lane[i].offsets); !status) {
       log()->debug("group commit failed (stored offsets are unaffected): {}", status.error().message);
     }
@@ -551,7 +567,8 @@ bool Pipeline::caught_up() {
   }
   if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
   auto past = drained_past_stored(*marks);
-  if (!past || !store_positions(*past)) return false;
+  if (!past) return false;
+  if (!past->empty() && (Clock::now() < store_retry_after_ || !store_positions(*past))) return false;
   return group_caught_up();
 }
 

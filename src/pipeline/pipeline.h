@@ -134,7 +134,8 @@ class Pipeline final : public PartitionListener {
   // With nothing in flight: the assigned partitions of `marks` whose source is
   // at their end past the stored offset (no record to apply from where they
   // started, or a transaction marker after the last record), with where it
-  // is; nullopt when a partition is not drained.
+  // is; nullopt when a partition is not drained, or its end was not reached
+  // since its assignment.
   std::optional<std::vector<PartitionOffset>> drained_past_stored(const std::map<TopicPartition, Watermarks>& marks);
   // Stores those of `marks` that are drained (drained_past_stored, partition
   // by partition); false when storing failed.
@@ -203,6 +204,7 @@ class Pipeline final : public PartitionListener {
   std::chrono::steady_clock::time_point last_group_check_;
   bool waiting_for_group_ = false;  // logged that other members' partitions are behind
   logging::LogRateLimiter group_check_log_{std::chrono::seconds(30), 1};
+  std::chrono::steady_clock::time_point store_retry_after_;  // store_positions failed: not before then
   // The table each topic's events were routed to; nullopt once a topic has
   // fed more than one table (a topic-routing transform), where a tombstone's
   // table is unknown.
