@@ -484,33 +484,28 @@ void Pipeline::publish_lag() {
   metrics_.publish_lag(assignment, lag);
 }
 
-std::optional<std::vector<PartitionOffset>> Pipeline::drained_past_stored(
-    const std::map<TopicPartition, Watermarks>& marks) {
-  std::vector<PartitionOffset> past;
-  for (const auto& [tp, watermark] : marks) {
-    // Only an end reached since the assignment says the partition is drained:
-    // the watermarks of a partition assigned again are those of its last
-    // fetch until a new one comes, and it brings the end with it.
-    std::optional<Offset> next = source_->next_offset(tp);
-    if (!next) return std::nullopt;
-    if (watermark.high == watermark.low) continue;  // empty partition
-    auto it = committed_next_.find(tp);
-    const Offset stored = it != committed_next_.end() ? it->second : Offset{-1};
-    if (stored >= watermark.high) continue;
-    // Nothing is in flight, so what was delivered is stored; the source may
-    // be further on: at the end without a record to apply (started at the
-    // group's committed offset, auto.offset.reset=latest) or past a
-    // transaction marker that follows the last record.
-    if (*next < watermark.high) return std::nullopt;
-    past.push_back({tp, *next});
-  }
-  return past;
+Pipeline::Drained Pipeline::drained(const TopicPartition& tp, const Watermarks& watermark) {
+  // Only an end reached since the assignment says the partition is drained:
+  // the watermarks of a partition assigned again are those of its last fetch
+  // until a new one comes, and it brings the end with it.
+  std::optional<Offset> next = source_->next_offset(tp);
+  if (!next) return {};
+  if (watermark.high == watermark.low) return {true, std::nullopt};  // empty partition
+  auto it = committed_next_.find(tp);
+  const Offset stored = it != committed_next_.end() ? it->second : Offset{-1};
+  if (stored >= watermark.high) return {true, std::nullopt};
+  // Nothing is in flight, so what was delivered is stored; the source may be
+  // further on: at the end without a record to apply (started at the group's
+  // committed offset, auto.offset.reset=latest) or past a transaction marker
+  // that follows the last record.
+  if (*next < watermark.high) return {};
+  return {true, *next};
 }
 
 bool Pipeline::store_drained_positions(const std::map<TopicPartition, Watermarks>& marks) {
   std::vector<PartitionOffset> past;
   for (const auto& [tp, watermark] : marks) {
-    if (auto one = drained_past_stored({{tp, watermark}}); one) past.insert(past.end(), one->begin(), one->end());
+    if (Drained d = drained(tp, watermark); d.past_stored) past.push_back({tp, *d.past_stored});
   }
   return store_positions(past);
 }
@@ -566,9 +561,13 @@ bool Pipeline::caught_up() {
     return false;
   }
   if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
-  auto past = drained_past_stored(*marks);
-  if (!past) return false;
-  if (!past->empty() && (Clock::now() < store_retry_after_ || !store_positions(*past))) return false;
+  std::vector<PartitionOffset> past;
+  for (const auto& [tp, watermark] : *marks) {
+    Drained d = drained(tp, watermark);
+    if (!d.drained) return false;
+    if (d.past_stored) past.push_back({tp, *d.past_stored});
+  }
+  if (!past.empty() && (Clock::now() < store_retry_after_ || !store_positions(past))) return false;
   return group_caught_up();
 }
 

@@ -131,14 +131,17 @@ class Pipeline final : public PartitionListener {
   bool caught_up();
   bool group_caught_up();
   void group_check_failed(const std::string& message);
-  // With nothing in flight: the assigned partitions of `marks` whose source is
-  // at their end past the stored offset (no record to apply from where they
-  // started, or a transaction marker after the last record), with where it
-  // is; nullopt when a partition is not drained, or its end was not reached
-  // since its assignment.
-  std::optional<std::vector<PartitionOffset>> drained_past_stored(const std::map<TopicPartition, Watermarks>& marks);
-  // Stores those of `marks` that are drained (drained_past_stored, partition
-  // by partition); false when storing failed.
+  // With nothing in flight, whether assigned partition `tp` is drained: its
+  // end reached since its assignment and everything before it stored, or the
+  // source at the end past the stored offset (no record to apply from where it
+  // started, or a transaction marker after the last record), then where.
+  struct Drained {
+    bool drained = false;
+    std::optional<Offset> past_stored;
+  };
+  Drained drained(const TopicPartition& tp, const Watermarks& watermark);
+  // Stores where the drained partitions of `marks` stand past their stored
+  // offsets; false when storing failed.
   bool store_drained_positions(const std::map<TopicPartition, Watermarks>& marks);
   // Stores `positions` as offsets without rows, through each partition's
   // lane, and records them as committed; false when storing failed.
