@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_budget.h"
 #include "debezium_workload.h"
 #include "kafka_drain.h"
 #include "naive_consumer.h"
@@ -133,10 +134,11 @@ class MeasuredSluice {
     }
   }
 
-  // Waits for the exit, sampling the peak RSS.
-  std::optional<int> wait(std::chrono::seconds timeout) {
+  // Waits for the exit, sampling the peak RSS, and `budget` every 100 ms.
+  std::optional<int> wait(std::chrono::seconds timeout, sluice::bench::CpuBudget* budget = nullptr) {
     auto deadline = Clock::now() + timeout;
-    while (!exit_code_ && Clock::now() < deadline) {
+    for (int round = 0; !exit_code_ && Clock::now() < deadline; ++round) {
+      if (budget != nullptr && round % 20 == 0) budget->sample();
       int status = 0;
       rusage usage{};
       pid_t done = ::wait4(pid_, &status, WNOHANG, &usage);
@@ -145,6 +147,7 @@ class MeasuredSluice {
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         cpu_seconds_ = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                        static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+        if (budget != nullptr) budget->sample();
         break;
       }
       peak_rss_kb_ = std::max(peak_rss_kb_, high_water_kb());
@@ -164,26 +167,39 @@ class MeasuredSluice {
   double wall_seconds() const { return std::chrono::duration<double>(ended_ - started_).count(); }
   // From the log line of the first assignment (the group join done) to the
   // pipeline's closing line, by the log's millisecond timestamps (the log is
-  // only flushed at exit); the process wall time when either is missing.
-  double consuming_seconds() const {
+  // only flushed at exit); nullopt when either is missing.
+  std::optional<std::pair<std::chrono::system_clock::time_point, std::chrono::system_clock::time_point>>
+  consuming_window() const {
     std::string text = log();
-    auto stamp_of = [&](size_t at) -> std::optional<double> {
+    auto stamp_of = [&](size_t at) -> std::optional<std::chrono::system_clock::time_point> {
       size_t line = text.rfind('\n', at);
       line = line == std::string::npos ? 0 : line + 1;
-      int hours = 0, minutes = 0;
-      double secs = 0;
-      // "2026-12-02 01:40:46.082 info  [kafka] ..."
-      if (std::sscanf(text.c_str() + line, "%*d-%*d-%*d %d:%d:%lf", &hours, &minutes, &secs) != 3) return std::nullopt;
-      return hours * 3600.0 + minutes * 60.0 + secs;
+      std::tm local{};
+      int millis = 0;
+      // "2026-12-02 01:40:46.082 info  [kafka] ...", in local time
+      if (std::sscanf(text.c_str() + line, "%d-%d-%d %d:%d:%d.%d", &local.tm_year, &local.tm_mon, &local.tm_mday,
+                      &local.tm_hour, &local.tm_min, &local.tm_sec, &millis) != 7) {
+        return std::nullopt;
+      }
+      local.tm_year -= 1900;
+      local.tm_mon -= 1;
+      local.tm_isdst = -1;
+      return std::chrono::system_clock::from_time_t(std::mktime(&local)) + std::chrono::milliseconds(millis);
     };
     size_t assigned = text.find("] assigned ");
     size_t closed = text.rfind("caught up: consumed ");
-    if (assigned == std::string::npos || closed == std::string::npos) return wall_seconds();
+    if (assigned == std::string::npos || closed == std::string::npos) return std::nullopt;
     auto from = stamp_of(assigned), to = stamp_of(closed);
-    if (!from || !to) return wall_seconds();
-    double seconds = *to - *from;
-    return seconds < 0 ? seconds + 86400 : seconds;
+    if (!from || !to) return std::nullopt;
+    return std::make_pair(*from, *to);
   }
+  // The consuming window's length; the process wall time when it is unknown.
+  double consuming_seconds() const {
+    auto window = consuming_window();
+    if (!window) return wall_seconds();
+    return std::chrono::duration<double>(window->second - window->first).count();
+  }
+  pid_t pid() const { return pid_; }
   // VmHWM of the process, sampled every 5 ms until it exits. (wait4's
   // ru_maxrss would count the forking parent's pages too.)
   long peak_rss_kb() const { return peak_rss_kb_; }
@@ -309,14 +325,24 @@ int throughput_run(const Options& options) {
 
   std::optional<sluice::bench::DrainResult> drain;
   if (options.limits) {
+    sluice::bench::CpuBudget budget(::getpid(), sluice::bench::postmaster_pid(testing::postgres().data_dir()),
+                                    testing::dev_broker().pid());
+    budget.sample();
+    auto drain_started = std::chrono::system_clock::now();
     drain = sluice::bench::drain_topic(testing::dev_broker().bootstrap_servers(), topic, end_offsets, 600s);
+    budget.sample();
     print_row("kafka drain (plain consumer)", drain->records, drain->bytes, drain->seconds);
+    if (auto usage = budget.between(drain_started, std::chrono::system_clock::now())) {
+      std::printf("%-34s %s\n", "", sluice::bench::describe(*usage, "the consumer").c_str());
+    }
   }
 
   std::string url = testing::postgres().create_database(name);
   std::string config = write_config(options, name, topic, url);
   MeasuredSluice sluice({"run", "--config", config, "--until-caught-up"}, options.log_path, options.wrap);
-  auto code = sluice.wait(1800s);
+  sluice::bench::CpuBudget budget(sluice.pid(), sluice::bench::postmaster_pid(testing::postgres().data_dir()),
+                                  testing::dev_broker().pid());
+  auto code = sluice.wait(1800s, &budget);
   if (code != 0) {
     std::cerr << "sluice exited with " << (code ? std::to_string(*code) : "nothing (timeout)") << "; log "
               << options.log_path << ":\n"
@@ -327,6 +353,11 @@ int throughput_run(const Options& options) {
   std::snprintf(extra, sizeof extra, "peak RSS %.1f MB, CPU %.1f s; process wall %.2f s", sluice.peak_rss_kb() / 1024.0,
                 sluice.cpu_seconds(), sluice.wall_seconds());
   print_row("sluice run --until-caught-up", records.size(), load.payload_bytes(), sluice.consuming_seconds(), extra);
+  if (auto window = sluice.consuming_window()) {
+    if (auto usage = budget.between(window->first, window->second)) {
+      std::printf("%-34s %s\n", "", sluice::bench::describe(*usage, "sluice").c_str());
+    }
+  }
 
   int64_t differing = rows_differing(url, "orders", load, workload::DebeziumWorkload::column_names());
   int64_t stored = stored_offsets_sum(url, topic);

@@ -58,6 +58,7 @@ class DevBrokerProcess {
   // Sends one control command; returns the broker's reply ("ok" or "error: ...").
   std::string control(const std::string& command) const;
   void create_topic(const std::string& topic, int partitions) const;
+  pid_t pid() const { return pid_; }
 
  private:
   std::string dir_;
