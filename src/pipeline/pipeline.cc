@@ -376,6 +376,11 @@ void Pipeline::reject(const RawRecord& record, Reject rejected) {
 Batch Pipeline::close_open_batch() {
   Batch batch = std::move(open_.batch);
   for (const auto& [tp, next] : open_.next) batch.offsets.push_back(PartitionOffset{tp, next});
+  add_drained_positions(batch);
+  for (const PartitionOffset& po : batch.offsets) {
+    Offset& handed = handed_next_[po.partition];
+    handed = std::max(handed, po.next);
+  }
   open_ = OpenBatch{};
   open_records_ = 0;
   return batch;
@@ -500,6 +505,35 @@ Pipeline::Drained Pipeline::drained(const TopicPartition& tp, const Watermarks& 
   // that follows the last record.
   if (*next < watermark.high) return {};
   return {true, *next};
+}
+
+void Pipeline::add_drained_positions(Batch& batch) {
+  // Records read but not in a batch yet lie before the end the source reports.
+  std::set<TopicPartition, std::less<>> unbatched;
+  for (const RawRecord& record : overflow_) {
+    if (!unbatched.contains(TopicPartitionRef{record.topic, record.partition})) {
+      unbatched.insert(TopicPartition{std::string(record.topic), record.partition});
+    }
+  }
+  for (const TopicPartition& tp : source_->assignment()) {
+    if (unbatched.contains(tp)) continue;
+    auto mark = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
+    if (!mark || mark->empty()) continue;
+    Drained d = drained(tp, mark->begin()->second);
+    if (!d.past_stored) continue;
+    // Whatever was handed off before goes first: a lane applies its batches
+    // in order. Only ever forward: the end a fetch reported may be behind
+    // records read since.
+    auto handed = handed_next_.find(tp);
+    if (handed != handed_next_.end() && handed->second >= *d.past_stored) continue;
+    auto in_batch = std::find_if(batch.offsets.begin(), batch.offsets.end(),
+                                 [&](const PartitionOffset& po) { return po.partition == tp; });
+    if (in_batch == batch.offsets.end()) {
+      batch.offsets.push_back(PartitionOffset{tp, *d.past_stored});
+    } else {
+      in_batch->next = std::max(in_batch->next, *d.past_stored);
+    }
+  }
 }
 
 bool Pipeline::store_drained_positions(const std::map<TopicPartition, Watermarks>& marks) {
@@ -707,7 +741,10 @@ void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lo
       }
     }
     in_flight_bytes_ -= std::min(dropped, in_flight_bytes_.load());
-    for (const auto& tp : partitions) committed_next_.erase(tp);
+    for (const auto& tp : partitions) {
+      committed_next_.erase(tp);
+      handed_next_.erase(tp);
+    }
     log()->warn("{} partition(s) lost: their uncommitted work is dropped and will be re-read by their new owner",
                 partitions.size());
     return;
@@ -715,7 +752,10 @@ void Pipeline::on_revoked(const std::vector<TopicPartition>& partitions, bool lo
   // Commit everything read so far before the partitions go.
   if (!open_.empty() && hand_off(close_open_batch())) wait_until_applied();
   deliver_commits();
-  for (const auto& tp : partitions) committed_next_.erase(tp);
+  for (const auto& tp : partitions) {
+    committed_next_.erase(tp);
+    handed_next_.erase(tp);
+  }
 }
 
 void Pipeline::apply_loop(Lane& lane) {

@@ -140,6 +140,11 @@ class Pipeline final : public PartitionListener {
     std::optional<Offset> past_stored;
   };
   Drained drained(const TopicPartition& tp, const Watermarks& watermark);
+  // Adds to `batch` where each drained partition stands past the last offset
+  // handed to the apply side (a transaction marker follows its last record, or
+  // it started at its end), so that its lane stores that end with its next
+  // batch: a busy pipeline never has to go idle to store it (Kafka thread).
+  void add_drained_positions(Batch& batch);
   // Stores where the drained partitions of `marks` stand past their stored
   // offsets; false when storing failed.
   bool store_drained_positions(const std::map<TopicPartition, Watermarks>& marks);
@@ -204,6 +209,9 @@ class Pipeline final : public PartitionListener {
   std::deque<RawRecord> overflow_;     // read while open_ was full
   std::optional<Error> pending_fatal_;  // errors.tolerance = none hit a reject
   std::map<TopicPartition, Offset> committed_next_;
+  // The highest next offset of each partition handed to the apply side since
+  // its assignment.
+  std::map<TopicPartition, Offset> handed_next_;
   std::chrono::steady_clock::time_point last_group_check_;
   bool waiting_for_group_ = false;  // logged that other members' partitions are behind
   logging::LogRateLimiter group_check_log_{std::chrono::seconds(30), 1};

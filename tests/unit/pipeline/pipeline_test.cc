@@ -173,6 +173,13 @@ class FakeSink : public Sink {
   std::map<std::string, int> applied_values;
   std::vector<std::string> applied_order;
   std::map<TopicPartition, Offset> stored;
+  // Each offset stored, with how many values had been applied when it was.
+  struct Store {
+    TopicPartition partition;
+    Offset next;
+    size_t applied_before;
+  };
+  std::vector<Store> stores;
   size_t max_batch = 0;
 
   Result<ApplyStats> apply(const Batch& batch, const BeforeCommit& before_commit) override {
@@ -204,7 +211,10 @@ class FakeSink : public Sink {
         ++stats.applied;
       }
     }
-    for (const auto& po : batch.offsets) stored[po.partition] = po.next;
+    for (const auto& po : batch.offsets) {
+      stored[po.partition] = po.next;
+      stores.push_back({po.partition, po.next, applied_order.size()});
+    }
     journal_.effects.push_back("commit");
     return stats;
   }
@@ -389,6 +399,25 @@ TEST(Pipeline, UntilCaughtUpEndsWhenOnlyATransactionMarkerFollowsTheLastRecord) 
   std::string text = h.registry.render();
   EXPECT_NE(text.find("sluice_consumer_lag{topic=\"orders\",partition=\"1\"} 0\n"), std::string::npos)
       << "a marker is no lag\n" << text;
+}
+
+TEST(Pipeline, AMarkerAfterAPartitionsLastRecordIsStoredWhileOtherPartitionsKeepThePipelineBusy) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) h.source->add(0, "p0-" + std::to_string(i));
+  h.source->end_with_marker(0);
+  constexpr size_t kBacklog = 200;
+  for (size_t i = 0; i < kBacklog; ++i) h.source->add(1, "p1-" + std::to_string(i));
+  ASSERT_TRUE(h.pipeline->run(true));
+  const TopicPartition p0{"orders", Partition{0}};
+  auto end_stored = std::find_if(h.sink.stores.begin(), h.sink.stores.end(),
+                                 [&](const FakeSink::Store& store) { return store.partition == p0 && store.next == Offset{4}; });
+  ASSERT_NE(end_stored, h.sink.stores.end());
+  EXPECT_LT(end_stored->applied_before, kBacklog / 2)
+      << "stored with a batch of the backlog, not once the pipeline went idle at the end";
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{static_cast<int64_t>(kBacklog)});
+  for (const auto& store : h.sink.stores) {
+    if (store.partition == p0) EXPECT_LE(store.next, Offset{4});
+  }
 }
 
 TEST(Pipeline, AppliesGoodRecordsDeadLettersBadOnesAndStoresEndOffsets) {
