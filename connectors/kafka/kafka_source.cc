@@ -281,6 +281,7 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
     held_bytes_ -= held_size(record);
     return true;
   });
+  first_held_stale_ = true;
   listener_.on_revoked(removed, lost);
   if (std::unique_ptr<RdKafka::Error> error(consumer_->incremental_unassign(partitions)); error) {
     log()->error("incremental unassign failed: {}", error->str());
@@ -318,6 +319,7 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
     held_bytes_ -= held_size(held_.front());
     records.push_back(std::move(held_.front()));
     held_.pop_front();
+    first_held_stale_ = true;
   }
   int wait_ms = static_cast<int>(timeout.count());
   while (records.size() < max_records) {
@@ -382,6 +384,7 @@ Status KafkaSource::hold(std::chrono::milliseconds timeout) {
     if (*record) {
       held_bytes_ += held_size(**record);
       held_.push_back(std::move(**record));
+      first_held_stale_ = true;
     }
     return {};
   }
@@ -395,6 +398,7 @@ Status KafkaSource::hold(std::chrono::milliseconds timeout) {
     if (*record) {
       held_bytes_ += held_size(**record);
       held_.push_back(std::move(**record));
+      first_held_stale_ = true;
     } else {
       return {};
     }
@@ -492,9 +496,16 @@ bool KafkaSource::learn_subscription(int timeout_ms) {
 }
 
 std::optional<Offset> KafkaSource::next_offset(const TopicPartition& tp) {
-  for (const RawRecord& record : held_) {
-    if (record.partition == tp.partition && record.topic == tp.topic) return record.offset;
+  if (first_held_stale_) {
+    first_held_.clear();
+    for (const RawRecord& record : held_) {
+      if (!first_held_.contains(TopicPartitionRef{record.topic, record.partition})) {
+        first_held_.emplace(TopicPartition{std::string(record.topic), record.partition}, record.offset);
+      }
+    }
+    first_held_stale_ = false;
   }
+  if (auto held = first_held_.find(tp); held != first_held_.end()) return held->second;
   auto it = end_reached_.find(tp);
   if (it == end_reached_.end()) return std::nullopt;
   return it->second;

@@ -136,6 +136,10 @@ class KafkaSource final : public Source {
   bool fetching_paused_ = false;  // and the partitions are paused in librdkafka
   std::deque<RawRecord> held_;    // fetched while paused, delivered first on resume
   size_t held_bytes_ = 0;
+  // The first held record's offset of each partition with held records, built
+  // from held_ on demand (next_offset() is asked for every partition at once).
+  std::map<TopicPartition, Offset, std::less<>> first_held_;
+  bool first_held_stale_ = false;  // held_ changed since first_held_ was built
   bool closed_ = false;
   Rebalance rebalance_{*this};  // callbacks outlive consumer_
   Events events_;

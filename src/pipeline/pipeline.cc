@@ -374,12 +374,12 @@ void Pipeline::reject(const RawRecord& record, Reject rejected) {
 }
 
 Batch Pipeline::close_open_batch() {
+  add_drained_positions(open_.next);
   Batch batch = std::move(open_.batch);
-  for (const auto& [tp, next] : open_.next) batch.offsets.push_back(PartitionOffset{tp, next});
-  add_drained_positions(batch);
-  for (const PartitionOffset& po : batch.offsets) {
-    Offset& handed = handed_next_[po.partition];
-    handed = std::max(handed, po.next);
+  for (const auto& [tp, next] : open_.next) {
+    batch.offsets.push_back(PartitionOffset{tp, next});
+    Offset& handed = handed_next_[tp];
+    handed = std::max(handed, next);
   }
   open_ = OpenBatch{};
   open_records_ = 0;
@@ -507,7 +507,7 @@ Pipeline::Drained Pipeline::drained(const TopicPartition& tp, const Watermarks& 
   return {true, *next};
 }
 
-void Pipeline::add_drained_positions(Batch& batch) {
+void Pipeline::add_drained_positions(std::map<TopicPartition, Offset, std::less<>>& next) {
   // Records read but not in a batch yet lie before the end the source reports.
   std::set<TopicPartition, std::less<>> unbatched;
   for (const RawRecord& record : overflow_) {
@@ -519,20 +519,16 @@ void Pipeline::add_drained_positions(Batch& batch) {
     if (unbatched.contains(tp)) continue;
     auto mark = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
     if (!mark || mark->empty()) continue;
-    Drained d = drained(tp, mark->begin()->second);
-    if (!d.past_stored) continue;
     // Whatever was handed off before goes first: a lane applies its batches
     // in order. Only ever forward: the end a fetch reported may be behind
     // records read since.
     auto handed = handed_next_.find(tp);
-    if (handed != handed_next_.end() && handed->second >= *d.past_stored) continue;
-    auto in_batch = std::find_if(batch.offsets.begin(), batch.offsets.end(),
-                                 [&](const PartitionOffset& po) { return po.partition == tp; });
-    if (in_batch == batch.offsets.end()) {
-      batch.offsets.push_back(PartitionOffset{tp, *d.past_stored});
-    } else {
-      in_batch->next = std::max(in_batch->next, *d.past_stored);
-    }
+    auto in_batch = next.find(tp);
+    Offset ahead = handed != handed_next_.end() ? handed->second : Offset{-1};
+    if (in_batch != next.end()) ahead = std::max(ahead, in_batch->second);
+    if (ahead >= mark->begin()->second.high) continue;  // the usual case: nothing past the records
+    Drained d = drained(tp, mark->begin()->second);
+    if (d.past_stored && *d.past_stored > ahead) next[tp] = *d.past_stored;
   }
 }
 

@@ -140,11 +140,12 @@ class Pipeline final : public PartitionListener {
     std::optional<Offset> past_stored;
   };
   Drained drained(const TopicPartition& tp, const Watermarks& watermark);
-  // Adds to `batch` where each drained partition stands past the last offset
-  // handed to the apply side (a transaction marker follows its last record, or
-  // it started at its end), so that its lane stores that end with its next
-  // batch: a busy pipeline never has to go idle to store it (Kafka thread).
-  void add_drained_positions(Batch& batch);
+  // Sets in `next` (the next offsets of a batch being closed) where each
+  // drained partition stands past the last offset handed to the apply side (a
+  // transaction marker follows its last record, or it started at its end), so
+  // that its lane stores that end with this batch: a busy pipeline never has to
+  // go idle to store it (Kafka thread).
+  void add_drained_positions(std::map<TopicPartition, Offset, std::less<>>& next);
   // Stores where the drained partitions of `marks` stand past their stored
   // offsets; false when storing failed.
   bool store_drained_positions(const std::map<TopicPartition, Watermarks>& marks);
