@@ -287,6 +287,7 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
     log()->error("incremental unassign failed: {}", error->str());
   }
   for (const auto& tp : removed) assigned_.erase(tp);
+  revoked_in_poll_.insert(removed.begin(), removed.end());
   log()->info("{} {} partition(s), {} left", lost ? "lost" : "revoked", removed.size(), assigned_.size());
 }
 
@@ -322,11 +323,20 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
     first_held_stale_ = true;
   }
   int wait_ms = static_cast<int>(timeout.count());
+  revoked_in_poll_.clear();
   while (records.size() < max_records) {
     auto record = next(records.empty() ? wait_ms : 0);
     if (!record) return record.take_error();
     if (!*record) break;
     records.push_back(std::move(**record));
+  }
+  if (!revoked_in_poll_.empty()) {
+    // A rebalance in the middle of this poll took partitions whose records
+    // were already read: their next owner (this member again, maybe) reads
+    // them again from what was stored, so they are not applied from here.
+    std::erase_if(records, [&](const RawRecord& record) {
+      return revoked_in_poll_.contains(TopicPartitionRef{record.topic, record.partition});
+    });
   }
   auto now = std::chrono::steady_clock::now();
   if (records.size() == max_records) {

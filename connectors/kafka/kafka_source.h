@@ -128,6 +128,7 @@ class KafkaSource final : public Source {
   // (OFFSET_BEGINNING or OFFSET_END); OFFSET_INVALID for "error".
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
+  std::set<TopicPartition, std::less<>> revoked_in_poll_;  // by rebalance callbacks during the current poll
   // Where each assigned partition's end was last reached (its EOF event):
   // past every record delivered, and past offsets without one.
   std::map<TopicPartition, Offset> end_reached_;

@@ -68,8 +68,8 @@ class Source {
   // the assignment: past every record delivered and past offsets that hold no
   // record for the application (transaction markers); the first record not
   // yet delivered while it holds some; nullopt before the end was reached.
-  // With nothing in flight, what counts as drained: the stored offsets cover
-  // records only.
+  // Between polls, with every record delivered so far stored or on its way,
+  // what counts as drained: the stored offsets cover records only.
   virtual std::optional<Offset> next_offset(const TopicPartition& tp) = 0;
   // The partitions of the subscribed topics not assigned to this member
   // (held by other members, or by none until the next rebalance), with their

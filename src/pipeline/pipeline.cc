@@ -194,6 +194,10 @@ Status Pipeline::run(bool until_caught_up) {
       std::unique_lock lock(mutex_);
       if (!any_queued()) {
         lock.unlock();
+        // Only here, between polls: every record read is in the open batch
+        // or the overflow. (A rebalance callback closing the batch runs
+        // inside a poll, with records on their way.)
+        add_drained_positions(open_.next);
         hand_off(close_open_batch());
       }
     }
@@ -374,7 +378,6 @@ void Pipeline::reject(const RawRecord& record, Reject rejected) {
 }
 
 Batch Pipeline::close_open_batch() {
-  add_drained_positions(open_.next);
   Batch batch = std::move(open_.batch);
   for (const auto& [tp, next] : open_.next) {
     batch.offsets.push_back(PartitionOffset{tp, next});
@@ -515,10 +518,10 @@ void Pipeline::add_drained_positions(std::map<TopicPartition, Offset, std::less<
       unbatched.insert(TopicPartition{std::string(record.topic), record.partition});
     }
   }
-  for (const TopicPartition& tp : source_->assignment()) {
+  auto marks = source_->watermarks(source_->assignment(), std::chrono::milliseconds(0));  // from the fetches
+  if (!marks) return;
+  for (const auto& [tp, watermark] : *marks) {
     if (unbatched.contains(tp)) continue;
-    auto mark = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
-    if (!mark || mark->empty()) continue;
     // Whatever was handed off before goes first: a lane applies its batches
     // in order. Only ever forward: the end a fetch reported may be behind
     // records read since.
@@ -526,8 +529,8 @@ void Pipeline::add_drained_positions(std::map<TopicPartition, Offset, std::less<
     auto in_batch = next.find(tp);
     Offset ahead = handed != handed_next_.end() ? handed->second : Offset{-1};
     if (in_batch != next.end()) ahead = std::max(ahead, in_batch->second);
-    if (ahead >= mark->begin()->second.high) continue;  // the usual case: nothing past the records
-    Drained d = drained(tp, mark->begin()->second);
+    if (ahead >= watermark.high) continue;  // the usual case: nothing past the records
+    Drained d = drained(tp, watermark);
     if (d.past_stored && *d.past_stored > ahead) next[tp] = *d.past_stored;
   }
 }

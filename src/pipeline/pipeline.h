@@ -131,10 +131,11 @@ class Pipeline final : public PartitionListener {
   bool caught_up();
   bool group_caught_up();
   void group_check_failed(const std::string& message);
-  // With nothing in flight, whether assigned partition `tp` is drained: its
-  // end reached since its assignment and everything before it stored, or the
-  // source at the end past the stored offset (no record to apply from where it
-  // started, or a transaction marker after the last record), then where.
+  // Whether assigned partition `tp` is drained: its end reached since its
+  // assignment and everything before it stored, or the source at the end past
+  // the stored offset (no record to apply from where it started, or a
+  // transaction marker after the last record), then where. The caller knows
+  // that no record before that end is read but unbatched.
   struct Drained {
     bool drained = false;
     std::optional<Offset> past_stored;
@@ -144,7 +145,8 @@ class Pipeline final : public PartitionListener {
   // drained partition stands past the last offset handed to the apply side (a
   // transaction marker follows its last record, or it started at its end), so
   // that its lane stores that end with this batch: a busy pipeline never has to
-  // go idle to store it (Kafka thread).
+  // go idle to store it. Kafka thread, between polls, never after a reject of
+  // errors.tolerance = none (its batch must stop before the rejected record).
   void add_drained_positions(std::map<TopicPartition, Offset, std::less<>>& next);
   // Stores where the drained partitions of `marks` stand past their stored
   // offsets; false when storing failed.

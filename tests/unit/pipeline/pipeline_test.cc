@@ -416,7 +416,9 @@ TEST(Pipeline, AMarkerAfterAPartitionsLastRecordIsStoredWhileOtherPartitionsKeep
       << "stored with a batch of the backlog, not once the pipeline went idle at the end";
   EXPECT_EQ(h.sink.stored.at({"orders", Partition{1}}), Offset{static_cast<int64_t>(kBacklog)});
   for (const auto& store : h.sink.stores) {
-    if (store.partition == p0) EXPECT_LE(store.next, Offset{4});
+    if (store.partition == p0) {
+      EXPECT_LE(store.next, Offset{4});
+    }
   }
 }
 
@@ -483,6 +485,17 @@ TEST(Pipeline, ToleranceNoneStopsAtTheFirstRejectCommittingOnlyWhatCameBefore) {
   EXPECT_TRUE(h.dead_letters.durable.empty());
   EXPECT_EQ(h.sink.applied_values.size(), 3u);
   EXPECT_EQ(h.sink.stored.at({"orders", Partition{0}}), Offset{3});
+}
+
+TEST(Pipeline, ToleranceNoneStopsBeforeARejectedLastRecordEvenWithTheEndReached) {
+  Harness h(1);
+  h.config.errors.tolerance = ErrorsTolerance::kNone;
+  h.config.pipeline.batch_size = 100;
+  for (int i = 0; i < 6; ++i) h.source->add(0, i == 5 ? "bad" : "v" + std::to_string(i));
+  h.source->end_with_marker(0);
+  ASSERT_FALSE(h.pipeline->run(true));
+  EXPECT_EQ(h.sink.applied_values.size(), 5u);
+  EXPECT_EQ(h.sink.stored.at({"orders", Partition{0}}), Offset{5}) << "a restart reads the rejected record again";
 }
 
 TEST(Pipeline, ARestartFindsNothingToDo) {
