@@ -58,7 +58,6 @@ constexpr std::chrono::milliseconds kCaughtUpCheckInterval{20};
 constexpr std::chrono::milliseconds kGroupCheckInterval{250};
 constexpr std::chrono::milliseconds kGroupCheckTimeout{1000};
 // After a failed attempt to store positions past the last records.
-constexpr std::chrono::milliseconds kStoreRetryInterval{10000};
 constexpr std::chrono::milliseconds kLagInterval{1000};
 
 // Transient failures that mean PostgreSQL cannot be reached (not, say, a deadlock).
@@ -190,15 +189,17 @@ Status Pipeline::run(bool until_caught_up) {
 
     bool full = open_records_ >= config_.pipeline.batch_size;
     bool old = !open_.empty() && Clock::now() - open_.opened >= config_.pipeline.batch_max_wait;
-    if (full || old) {
+    bool nothing_read = open_.empty() && overflow_.empty();
+    if (full || old || nothing_read) {
       std::unique_lock lock(mutex_);
       if (!any_queued()) {
         lock.unlock();
         // Only here, between polls: every record read is in the open batch
         // or the overflow. (A rebalance callback closing the batch runs
-        // inside a poll, with records on their way.)
+        // inside a poll, with records on their way.) With nothing read, a
+        // drained partition's end goes on a batch of offsets alone.
         add_drained_positions(open_.next);
-        hand_off(close_open_batch());
+        if (!open_.empty()) hand_off(close_open_batch());
       }
     }
 
@@ -472,17 +473,11 @@ void Pipeline::deliver_commits() {
 void Pipeline::publish_lag() {
   lag_published_ = Clock::now();
   auto assignment = source_->assignment();
-  bool idle = open_.empty() && overflow_.empty();
-  if (idle) {
-    std::lock_guard lock(mutex_);
-    idle = !fatal_ && all_idle();  // a failed lane sets fatal_ before it stops applying
-  }
   std::map<TopicPartition, Watermarks> marks;
   for (const auto& tp : assignment) {
     auto mark = source_->watermarks({tp}, std::chrono::milliseconds(0));  // zero: from the fetches, never waits
     if (mark && !mark->empty()) marks.insert(*mark->begin());            // else not fetched yet
   }
-  if (idle && Clock::now() >= store_retry_after_) (void)store_drained_positions(marks);
   std::map<TopicPartition, int64_t> lag;
   for (const auto& [tp, watermark] : marks) {
     auto committed = committed_next_.find(tp);
@@ -535,53 +530,6 @@ void Pipeline::add_drained_positions(std::map<TopicPartition, Offset, std::less<
   }
 }
 
-bool Pipeline::store_drained_positions(const std::map<TopicPartition, Watermarks>& marks) {
-  std::vector<PartitionOffset> past;
-  for (const auto& [tp, watermark] : marks) {
-    if (Drained d = drained(tp, watermark); d.past_stored) past.push_back({tp, *d.past_stored});
-  }
-  return store_positions(past);
-}
-
-bool Pipeline::store_positions(const std::vector<PartitionOffset>& positions) {
-  if (positions.empty()) return true;
-  {
-    std::lock_guard lock(mutex_);
-    if (fatal_ || !all_idle()) return false;  // never past records not applied
-  }
-  // Stored like a batch's offsets, by the lane that owns each partition, so
-  // that every member's caught-up check and a restart find them where the
-  // truth is. Called with nothing in flight: the lanes' sinks are free.
-  std::vector<Batch> by_lane(lanes_.size());
-  for (const PartitionOffset& po : positions) by_lane[lane_of(po.partition)].offsets.push_back(po);
-  bool stored = true;
-  for (size_t i = 0; i < lanes_.size(); ++i) {
-    if (by_lane[i].offsets.empty()) continue;
-    Lane& lane = *lanes_[i];
-    Result<ApplyStats> applied = ApplyStats{};
-    {
-      std::lock_guard sink_lock(lane.sink_mutex);
-      applied = lane.parts.sink->apply(by_lane[i], [](std::span<const SinkReject>) { return Status{}; });
-    }
-    if (!applied) {
-      log()->debug("cannot store positions past the last records yet: {}", applied.error().message);
-      // The Kafka thread waits for this; it must not wait on an unreachable
-      // server every second.
-      store_retry_after_ = Clock::now() + kStoreRetryInterval;
-      stored = false;
-      continue;
-    }
-    for (const PartitionOffset& po : by_lane[i].offsets) {
-      Offset& committed = committed_next_[po.partition];
-      committed = std::max(committed, po.next);
-    }
-    if (Status status = source_->commit(by_lane[i].offsets); !status) {
-      log()->debug("group commit failed (stored offsets are unaffected): {}", status.error().message);
-    }
-  }
-  return stored;
-}
-
 bool Pipeline::caught_up() {
   auto assignment = source_->assignment();
   if (assignment.empty()) return false;
@@ -594,13 +542,11 @@ bool Pipeline::caught_up() {
     return false;
   }
   if (marks->size() < assignment.size()) return false;  // some partition not fetched yet
-  std::vector<PartitionOffset> past;
   for (const auto& [tp, watermark] : *marks) {
     Drained d = drained(tp, watermark);
-    if (!d.drained) return false;
-    if (d.past_stored) past.push_back({tp, *d.past_stored});
+    // An end past the stored offset is on its way (add_drained_positions).
+    if (!d.drained || d.past_stored) return false;
   }
-  if (!past.empty() && (Clock::now() < store_retry_after_ || !store_positions(past))) return false;
   return group_caught_up();
 }
 

@@ -141,19 +141,15 @@ class Pipeline final : public PartitionListener {
     std::optional<Offset> past_stored;
   };
   Drained drained(const TopicPartition& tp, const Watermarks& watermark);
-  // Sets in `next` (the next offsets of a batch being closed) where each
-  // drained partition stands past the last offset handed to the apply side (a
-  // transaction marker follows its last record, or it started at its end), so
-  // that its lane stores that end with this batch: a busy pipeline never has to
-  // go idle to store it. Kafka thread, between polls, never after a reject of
-  // errors.tolerance = none (its batch must stop before the rejected record).
+  // Sets in `next` (the next offsets of the batch about to be handed off, or
+  // of a batch of offsets alone) where each drained partition stands past the
+  // last offset handed to the apply side (a transaction marker follows its
+  // last record, or it started at its end), so that its lane stores that end
+  // like any batch's offsets: the lag reads 0, a restart starts there, and
+  // other members see the partition done. Kafka thread, between polls, never
+  // after a reject of errors.tolerance = none (its batch must stop before the
+  // rejected record).
   void add_drained_positions(std::map<TopicPartition, Offset, std::less<>>& next);
-  // Stores where the drained partitions of `marks` stand past their stored
-  // offsets; false when storing failed.
-  bool store_drained_positions(const std::map<TopicPartition, Watermarks>& marks);
-  // Stores `positions` as offsets without rows, through each partition's
-  // lane, and records them as committed; false when storing failed.
-  bool store_positions(const std::vector<PartitionOffset>& positions);
   void deliver_commits();
   // Consumer lag per assigned partition from the watermarks the fetches
   // reported; never waits for the broker.
@@ -218,7 +214,6 @@ class Pipeline final : public PartitionListener {
   std::chrono::steady_clock::time_point last_group_check_;
   bool waiting_for_group_ = false;  // logged that other members' partitions are behind
   logging::LogRateLimiter group_check_log_{std::chrono::seconds(30), 1};
-  std::chrono::steady_clock::time_point store_retry_after_;  // store_positions failed: not before then
   // The table each topic's events were routed to; nullopt once a topic has
   // fed more than one table (a topic-routing transform), where a tombstone's
   // table is unknown.
