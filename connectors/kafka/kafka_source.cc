@@ -291,6 +291,30 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
   log()->info("{} {} partition(s), {} left", lost ? "lost" : "revoked", removed.size(), assigned_.size());
 }
 
+void KafkaSource::note_ends_reached(const std::vector<RawRecord>& records) {
+  // Records come in per-partition order: the last of each partition counts.
+  std::vector<std::pair<TopicPartitionRef, Offset>> last;
+  for (const RawRecord& record : records) {
+    auto it = std::find_if(last.begin(), last.end(), [&](const auto& entry) {
+      return entry.first.partition == record.partition && entry.first.topic == record.topic;
+    });
+    if (it == last.end()) {
+      last.emplace_back(TopicPartitionRef{record.topic, record.partition}, record.offset);
+    } else {
+      it->second = record.offset;
+    }
+  }
+  for (const auto& [ref, offset] : last) {
+    TopicPartition tp{std::string(ref.topic), ref.partition};
+    if (!assigned_.contains(tp)) continue;
+    int64_t low = 0, high = 0;
+    if (consumer_->get_watermark_offsets(tp.topic, tp.partition.value, &low, &high) != RdKafka::ERR_NO_ERROR) continue;
+    if (high != offset.value + 1) continue;
+    Offset& reached = end_reached_[tp];
+    reached = std::max(reached, Offset{high});
+  }
+}
+
 Result<std::optional<RawRecord>> KafkaSource::next(int wait_ms) {
   std::shared_ptr<RdKafka::Message> message(consumer_->consume(wait_ms));
   RdKafka::ErrorCode code = message->err();
@@ -338,6 +362,7 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
       return revoked_in_poll_.contains(TopicPartitionRef{record.topic, record.partition});
     });
   }
+  note_ends_reached(records);
   auto now = std::chrono::steady_clock::now();
   if (records.size() == max_records) {
     last_record_ = now;

@@ -62,9 +62,10 @@ class KafkaSource final : public Source {
   Result<std::map<TopicPartition, Watermarks>> watermarks(const std::vector<TopicPartition>& partitions,
                                                           std::chrono::milliseconds timeout) override;
   // Held records first, then where the partition's end was last reached
-  // since its assignment (librdkafka's partition EOF, which comes after the
+  // since its assignment: librdkafka's partition EOF, which comes after the
   // records before it, with a fresh end offset, and counts offsets that hold
-  // no record, such as transaction markers).
+  // no record, such as transaction markers; or, sooner, a delivered record
+  // just below the high watermark of the fetch that brought it.
   std::optional<Offset> next_offset(const TopicPartition& tp) override;
   // The subscription's partitions are known from the topic metadata read at
   // the last assignment; those not assigned here take two ListOffsets requests
@@ -112,6 +113,13 @@ class KafkaSource final : public Source {
   // Bound of each look-up above, made in the rebalance callback.
   static constexpr int kLookupTimeoutMs = 2000;
   void revoke(std::vector<RdKafka::TopicPartition*>& partitions);
+  // Records the end as reached for each partition whose last record in
+  // `records` sits just below the high watermark. librdkafka caches that
+  // watermark from each fetch response before it hands out the response's
+  // records, so it is at least as fresh as the record: this is the end an
+  // EOF event would report, without the empty fetch that brings one (which
+  // waits fetch.wait.max.ms for data once a backlog is drained).
+  void note_ends_reached(const std::vector<RawRecord>& records);
   // Whether `topic` is one of the subscription's.
   bool subscribed(const std::string& topic) const;
   // Reads the partitions of the subscribed topics from the topic metadata
@@ -129,8 +137,9 @@ class KafkaSource final : public Source {
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
   std::set<TopicPartition, std::less<>> revoked_in_poll_;  // by rebalance callbacks during the current poll
-  // Where each assigned partition's end was last reached (its EOF event):
-  // past every record delivered, and past offsets without one.
+  // Where each assigned partition's end was last reached (its EOF event, or
+  // its last record just below the high watermark): past every record
+  // delivered, and past offsets without one.
   std::map<TopicPartition, Offset> end_reached_;
   bool paused_ = false;           // the pipeline asked to pause
   std::chrono::steady_clock::time_point paused_since_;
