@@ -1,6 +1,9 @@
 #include "sinks/postgres/stale_guard.h"
 
+#include <libpq-fe.h>
+
 #include <cstring>
+#include <string_view>
 
 namespace sluice::pg {
 namespace {
@@ -45,9 +48,28 @@ bool position_before(std::string_view a, std::string_view b) {
 }
 
 Status StaleGuard::ensure_table(Connection& connection) const {
-  return create_if_missing(connection, "CREATE TABLE IF NOT EXISTS " + deletes_table() +
-                                 " (table_name text NOT NULL, row_key bytea NOT NULL, position bytea NOT NULL, "
-                                 "deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, row_key))");
+  // The row key leads the primary key: the probe of every staged row then
+  // compares row keys byte-wise and reaches the table name only on a match
+  // (with the name first, every comparison of the descent went through the
+  // collation and a second, variable-offset column: a third slower).
+  if (Status s = create_if_missing(connection, "CREATE TABLE IF NOT EXISTS " + deletes_table() +
+                                                   " (table_name text NOT NULL, row_key bytea NOT NULL, position bytea "
+                                                   "NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now(), "
+                                                   "PRIMARY KEY (row_key, table_name))");
+      !s) {
+    return s;
+  }
+  // Whether a table has entries at all is asked once per batch; with the
+  // row key first that needs an index of its own. A deletes table created
+  // with the table name first (before this order) answers from its primary
+  // key and gets none.
+  auto leading = connection.exec(
+      "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+      "WHERE i.indrelid = " + connection.quote_literal(deletes_table()) + "::regclass AND i.indisprimary");
+  if (!leading) return leading.take_error();
+  if (PQntuples(leading->get()) == 1 && std::string_view(PQgetvalue(leading->get(), 0, 0)) == "table_name") return {};
+  return create_if_missing(connection, "CREATE INDEX IF NOT EXISTS " + quote_identifier(deletes_table_ + "_by_table") +
+                                           " ON " + deletes_table() + " (table_name)");
 }
 
 std::string StaleGuard::newer_sql(const std::string& a, const std::string& b) {

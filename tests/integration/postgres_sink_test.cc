@@ -741,6 +741,34 @@ TEST_F(StaleGuardTest, ADeletedRowIsNotResurrectedByOlderEvents) {
   EXPECT_EQ(still->stale, 1u);
 }
 
+TEST_F(StaleGuardTest, TheDeletesTableIsKeyedByRowKeyFirstWithAnIndexOfTheTableNames) {
+  auto sink = open();
+  EXPECT_EQ(rows("SELECT indexdef FROM pg_indexes WHERE tablename = 'sluice_deletes' ORDER BY indexname"),
+            "CREATE INDEX sluice_deletes_by_table ON public.sluice_deletes USING btree (table_name);"
+            "CREATE UNIQUE INDEX sluice_deletes_pkey ON public.sluice_deletes USING btree (row_key, table_name);");
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(30, Op::kDelete, 1)}), no_rejects));
+  auto stats = sink->apply(batch({at_lsn(20, Op::kUpdate, 1, "b"), at_lsn(20, Op::kCreate, 2, "c")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 1u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "2,c;");
+}
+
+TEST_F(StaleGuardTest, ADeletesTableKeyedByTableNameFirstKeepsWorkingWithoutASecondIndex) {
+  // As sluice created it before the row key led the key.
+  query(url_, "CREATE TABLE sluice_deletes (table_name text NOT NULL, row_key bytea NOT NULL, position bytea NOT NULL, "
+              "deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, row_key))");
+  auto sink = open();
+  EXPECT_EQ(rows("SELECT indexname FROM pg_indexes WHERE tablename = 'sluice_deletes'"), "sluice_deletes_pkey;");
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(30, Op::kDelete, 1)}), no_rejects));
+  EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes WHERE table_name = 'items'"), "1;");
+  auto stats = sink->apply(batch({at_lsn(20, Op::kUpdate, 1, "b")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 1u);
+  ASSERT_TRUE(sink->apply(batch({at_lsn(40, Op::kCreate, 1, "again")}), no_rejects));
+  EXPECT_EQ(rows("SELECT id, name FROM items"), "1,again;");
+  EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes"), "0;") << "the create after the delete forgets it";
+}
+
 TEST_F(StaleGuardTest, ADeleteFollowedByItsTombstoneInOneBatchIsRemembered) {
   auto sink = open();
   BatchEntry tombstone = event(Op::kDelete, 1);
