@@ -72,8 +72,13 @@ void CpuBudget::sample() {
   s.busy = (user + nice + system + irq + softirq) / kTicksPerSecond;
   s.idle = (idle + iowait) / kTicksPerSecond;
   s.stolen = steal / kTicksPerSecond;
-  // A process that exited reads as zero: keep its last figure.
-  if (!samples_.empty()) s.consumer = std::max(s.consumer, samples_.back().consumer);
+  // A process that exited reads as zero: keep its last figure. A backend
+  // that exited but is not reaped yet reads as zero too, before its time
+  // reaches the postmaster's children total (sluice's backends, at its exit).
+  if (!samples_.empty()) {
+    s.consumer = std::max(s.consumer, samples_.back().consumer);
+    s.postgres = std::max(s.postgres, samples_.back().postgres);
+  }
   samples_.push_back(s);
 }
 
