@@ -117,8 +117,8 @@ Workload& workload() {
       }
       batch.entries.push_back(std::move(e));
       if (batch.entries.size() == kBatchSize || i + 1 == kEvents) {
-        for (const auto& [partition, next] : batch_next) {
-          batch.offsets.push_back({{"bench.items", Partition{partition}}, Offset{next}});
+        for (const auto& [batch_partition, next] : batch_next) {
+          batch.offsets.push_back({{"bench.items", Partition{batch_partition}}, Offset{next}});
         }
         out.batches.push_back(std::move(batch));
         batch = Batch{};

@@ -38,18 +38,25 @@ std::optional<ProcessTimes> process_times(pid_t pid) {
   return times;
 }
 
-// The postmaster, the children it waited for, and those still running.
+// The postmaster, the children it waited for, and those still running. A
+// child reaped while /proc is read would count in neither (its time moves to
+// the children total after that was read), so the read is repeated until the
+// total stayed the same across it.
 double postgres_seconds(pid_t postmaster) {
-  auto root = process_times(postmaster);
-  if (!root) return 0;
-  double seconds = root->own + root->children;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto child = process_times(static_cast<pid_t>(std::stol(name)));
-    if (child && child->parent == postmaster) seconds += child->own;
+  for (int attempt = 0;; ++attempt) {
+    auto root = process_times(postmaster);
+    if (!root) return 0;
+    double running = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      auto child = process_times(static_cast<pid_t>(std::stol(name)));
+      if (child && child->parent == postmaster) running += child->own;
+    }
+    auto after = process_times(postmaster);
+    if (!after) return 0;
+    if (after->children == root->children || attempt == 4) return after->own + after->children + running;
   }
-  return seconds;
 }
 
 }  // namespace
@@ -72,13 +79,8 @@ void CpuBudget::sample() {
   s.busy = (user + nice + system + irq + softirq) / kTicksPerSecond;
   s.idle = (idle + iowait) / kTicksPerSecond;
   s.stolen = steal / kTicksPerSecond;
-  // A process that exited reads as zero: keep its last figure. A backend
-  // that exited but is not reaped yet reads as zero too, before its time
-  // reaches the postmaster's children total (sluice's backends, at its exit).
-  if (!samples_.empty()) {
-    s.consumer = std::max(s.consumer, samples_.back().consumer);
-    s.postgres = std::max(s.postgres, samples_.back().postgres);
-  }
+  // A process that exited reads as zero: keep its last figure.
+  if (!samples_.empty()) s.consumer = std::max(s.consumer, samples_.back().consumer);
   samples_.push_back(s);
 }
 

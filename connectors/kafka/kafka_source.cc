@@ -287,7 +287,7 @@ void KafkaSource::revoke(std::vector<RdKafka::TopicPartition*>& partitions) {
     log()->error("incremental unassign failed: {}", error->str());
   }
   for (const auto& tp : removed) assigned_.erase(tp);
-  revoked_in_poll_.insert(removed.begin(), removed.end());
+  for (const auto& tp : removed) revoked_in_poll_[tp] = read_in_poll_;
   log()->info("{} {} partition(s), {} left", lost ? "lost" : "revoked", removed.size(), assigned_.size());
 }
 
@@ -295,9 +295,11 @@ void KafkaSource::note_ends_reached(const std::vector<RawRecord>& records) {
   // Records come in per-partition order: the last of each partition counts.
   std::vector<std::pair<TopicPartitionRef, Offset>> last;
   for (const RawRecord& record : records) {
-    auto it = std::find_if(last.begin(), last.end(), [&](const auto& entry) {
+    auto same = [&](const auto& entry) {
       return entry.first.partition == record.partition && entry.first.topic == record.topic;
-    });
+    };
+    // Records come in runs per partition: the current run's entry is the last.
+    auto it = !last.empty() && same(last.back()) ? last.end() - 1 : std::find_if(last.begin(), last.end(), same);
     if (it == last.end()) {
       last.emplace_back(TopicPartitionRef{record.topic, record.partition}, record.offset);
     } else {
@@ -349,6 +351,7 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
   int wait_ms = static_cast<int>(timeout.count());
   revoked_in_poll_.clear();
   while (records.size() < max_records) {
+    read_in_poll_ = records.size();
     auto record = next(records.empty() ? wait_ms : 0);
     if (!record) return record.take_error();
     if (!*record) break;
@@ -358,9 +361,17 @@ Result<std::vector<RawRecord>> KafkaSource::poll(size_t max_records, std::chrono
     // A rebalance in the middle of this poll took partitions whose records
     // were already read: their next owner (this member again, maybe) reads
     // them again from what was stored, so they are not applied from here.
-    std::erase_if(records, [&](const RawRecord& record) {
-      return revoked_in_poll_.contains(TopicPartitionRef{record.topic, record.partition});
-    });
+    // Records read after a partition came back within the same poll belong
+    // to its new assignment, which starts from what was stored: they stay
+    // (dropping them would skip them for good).
+    size_t kept = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      auto revoked = revoked_in_poll_.find(TopicPartitionRef{records[i].topic, records[i].partition});
+      if (revoked != revoked_in_poll_.end() && i < revoked->second) continue;
+      if (kept != i) records[kept] = std::move(records[i]);
+      ++kept;
+    }
+    records.resize(kept);
   }
   note_ends_reached(records);
   auto now = std::chrono::steady_clock::now();

@@ -136,7 +136,10 @@ class KafkaSource final : public Source {
   // (OFFSET_BEGINNING or OFFSET_END); OFFSET_INVALID for "error".
   int64_t reset_offset_ = RdKafka::Topic::OFFSET_BEGINNING;
   std::set<TopicPartition> assigned_;
-  std::set<TopicPartition, std::less<>> revoked_in_poll_;  // by rebalance callbacks during the current poll
+  // Partitions revoked by rebalance callbacks during the current poll, with
+  // how many records the poll had read before the last revocation of each.
+  std::map<TopicPartition, size_t, std::less<>> revoked_in_poll_;
+  size_t read_in_poll_ = 0;  // records the current poll has read so far
   // Where each assigned partition's end was last reached (its EOF event, or
   // its last record just below the high watermark): past every record
   // delivered, and past offsets without one.

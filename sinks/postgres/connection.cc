@@ -28,7 +28,10 @@ std::string Connection::quote_literal(std::string_view value) const {
   return out + "'";
 }
 
-Status create_if_missing(Connection& connection, const std::string& sql) {
+Status create_if_missing(Connection& connection, const std::string& relation, const std::string& sql) {
+  auto found = connection.exec("SELECT to_regclass(" + connection.quote_literal(relation) + ") IS NOT NULL");
+  if (!found) return found.take_error();
+  if (std::string_view(PQgetvalue(found->get(), 0, 0)) == "t") return {};
   auto created = connection.exec(sql);
   if (!created && (created.error().reason == "23505" || created.error().reason == "42P07")) {
     created = connection.exec(sql);

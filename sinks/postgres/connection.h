@@ -61,10 +61,14 @@ class Connection {
   bool copy_sent_ = true;    // every copy_data() reached the connection
 };
 
-// Runs a `CREATE ... IF NOT EXISTS` outside a transaction. Two sessions
-// creating the same object at once can make one of them fail with 23505 or
-// 42P07 although the object then exists; that one runs it again and finds it.
-Status create_if_missing(Connection& connection, const std::string& sql);
+// Runs `sql`, a `CREATE ... IF NOT EXISTS` of relation `relation` (quoted as
+// SQL names it), outside a transaction, unless the relation exists: the
+// statement needs CREATE on the schema, or the table's ownership for an
+// index, even when there is nothing to create, and a least-privileged role
+// works with what its administrator created. Two sessions creating the same
+// object at once can make one of them fail with 23505 or 42P07 although the
+// object then exists; that one runs it again and finds it.
+Status create_if_missing(Connection& connection, const std::string& relation, const std::string& sql);
 
 // Double-quotes an identifier for SQL, doubling embedded quotes.
 std::string quote_identifier(std::string_view name);

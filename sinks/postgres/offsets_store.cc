@@ -6,7 +6,7 @@
 namespace sluice::pg {
 
 Status OffsetsStore::ensure_table(Connection& connection) {
-  return create_if_missing(connection, "CREATE TABLE IF NOT EXISTS " + quote_identifier(table_) +
+  return create_if_missing(connection, quote_identifier(table_), "CREATE TABLE IF NOT EXISTS " + quote_identifier(table_) +
                                  " (consumer_group text NOT NULL, topic text NOT NULL, partition integer NOT NULL, "
                                  "next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
                                  "PRIMARY KEY (consumer_group, topic, partition))");

@@ -1,7 +1,7 @@
 // StaleGuard: the stale-event guard of the PostgreSQL sink. Every keyed row
 // carries the source position of the event that last wrote it (a bytea column,
 // `stale.guard.column`), and every delete leaves its position in a table of its
-// own (`stale.guard.table`, keyed by target table and row key), so that an
+// own (`stale.guard.table`, keyed by row key and target table), so that an
 // event older than what a row -- or its deletion -- already holds is skipped:
 // a replayed dead-letter record never overwrites newer data and never
 // resurrects a deleted row, and neither do events that arrive out of order
@@ -45,7 +45,9 @@ class StaleGuard {
   // The deletes table, quoted.
   std::string deletes_table() const { return quote_identifier(deletes_table_); }
 
-  // Creates the deletes table when missing (idempotent).
+  // Creates the deletes table, and the index of its table names, when
+  // missing (idempotent; creates nothing when both exist). A role that may
+  // not index a table another role owns gets a warning, not an error.
   Status ensure_table(Connection& connection) const;
 
   // SQL that is true when position expression `a` is comparable with and

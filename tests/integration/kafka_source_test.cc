@@ -149,14 +149,16 @@ TEST(KafkaSource, ALastRecordJustBelowTheHighWatermarkReachesTheEndWithoutTheEmp
   int64_t delivered = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (delivered < 20 && std::chrono::steady_clock::now() < deadline) {
-    auto records = (*source)->poll(1000, std::chrono::milliseconds(200));
+    // A few at a time: polls that end below the end must not report one.
+    auto records = (*source)->poll(7, std::chrono::milliseconds(200));
     ASSERT_TRUE(records) << records.error().message;
     for (const RawRecord& record : *records) {
       EXPECT_EQ(record.offset, Offset{delivered});
       ++delivered;
     }
-    // Never ahead of what was delivered.
-    if (auto next = (*source)->next_offset(tp)) EXPECT_EQ(*next, Offset{delivered});
+    if (delivered < 20) {
+      EXPECT_EQ((*source)->next_offset(tp), std::nullopt) << "after " << delivered << " records";
+    }
   }
   ASSERT_EQ(delivered, 20);
   EXPECT_EQ((*source)->next_offset(tp), std::optional<Offset>(Offset{20}));

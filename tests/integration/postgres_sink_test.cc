@@ -769,6 +769,31 @@ TEST_F(StaleGuardTest, ADeletesTableKeyedByTableNameFirstKeepsWorkingWithoutASec
   EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes"), "0;") << "the create after the delete forgets it";
 }
 
+TEST_F(StaleGuardTest, ARoleWithoutCreateWorksWithTheTablesItsAdministratorMade) {
+  // README's least-privileged role: no CREATE on the schema (PostgreSQL 15's
+  // default for public), the tables made by their owner. Without the index
+  // of table names, which only the owner may add, the guard still works.
+  const std::string role = sluice::testing::unique_name("sink_role");
+  query(url_, "CREATE ROLE " + role + " LOGIN");
+  query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name text, qty integer, __sluice_position bytea)");
+  query(url_, "CREATE TABLE sluice_offsets (consumer_group text NOT NULL, topic text NOT NULL, partition integer NOT "
+              "NULL, next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY "
+              "(consumer_group, topic, partition))");
+  query(url_, "CREATE TABLE sluice_deletes (table_name text NOT NULL, row_key bytea NOT NULL, position bytea NOT NULL, "
+              "deleted_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (row_key, table_name))");
+  query(url_, "GRANT SELECT, INSERT, UPDATE, DELETE ON items, sluice_offsets, sluice_deletes TO " + role);
+  SinkConfig config;
+  config.schema_evolution = sluice::SchemaEvolution::kNone;
+  auto sink = sluice::pg::PostgresSink::open({url_, role, ""}, config, "group1");
+  ASSERT_TRUE(sink) << sink.error().message;
+  ASSERT_TRUE((*sink)->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(30, Op::kDelete, 1)}), no_rejects));
+  auto stats = (*sink)->apply(batch({at_lsn(20, Op::kUpdate, 1, "b"), at_lsn(20, Op::kCreate, 2, "c")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->stale, 1u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "2,c;");
+  EXPECT_EQ(rows("SELECT indexname FROM pg_indexes WHERE tablename = 'sluice_deletes'"), "sluice_deletes_pkey;");
+}
+
 TEST_F(StaleGuardTest, ADeleteFollowedByItsTombstoneInOneBatchIsRemembered) {
   auto sink = open();
   BatchEntry tombstone = event(Op::kDelete, 1);
