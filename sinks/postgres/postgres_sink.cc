@@ -507,7 +507,18 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
     (void)connection().copy_end();
     return refused;
   };
-  for (const PlannedRow& row : plan.rows) {
+  // With one row per key, the rows go out in key order, and so PostgreSQL
+  // reads them: the index pages of one row's look-ups and writes are still
+  // in the cache for the next row's (in arrival order every row's are
+  // somewhere else in the index).
+  std::vector<const PlannedRow*> order;
+  order.reserve(plan.rows.size());
+  for (const PlannedRow& row : plan.rows) order.push_back(&row);
+  if (!plan.row_of_key.empty()) {
+    std::sort(order.begin(), order.end(), [](const PlannedRow* a, const PlannedRow* b) { return a->key < b->key; });
+  }
+  for (const PlannedRow* planned : order) {
+    const PlannedRow& row = *planned;
     ++(is_delete(batch_.entries[row.entry].event) ? write.deletes : write.upserts);
     if (binary) {
       if (Status s = write_row(*binary, plan, write, row, image_columns); !s) return refuse(std::move(s));
