@@ -123,8 +123,9 @@ class PostgresSink::Apply {
     std::string column_list;    // of written, quoted
     std::string position;       // the guard's column, quoted; empty without the guard
     std::string table_literal;  // the table's display name as a literal (guarded only)
-    size_t upserts = 0;  // staged rows of each op
+    size_t upserts = 0;  // staged rows of each op (upserts: op 'u' or 'c')
     size_t deletes = 0;
+    size_t creates = 0;  // of the upserts, rows whose event created the row at the source (op 'c')
     bool deletes_known = false;  // the deletes table holds rows of this table
 
     // "t.k = s.k AND ..." over the key columns.
@@ -171,8 +172,25 @@ class PostgresSink::Apply {
                                    const std::string& where);
   // The events the removed rows (key hex, op) stand for; updates the staged counts.
   size_t count_stale(const TablePlan& plan, const PGresult* removed, TableWrite& write);
+  // Upserts: rows of events that created the row at the source ('c') go in by
+  // a plain INSERT first, the others ('u') by INSERT ... ON CONFLICT; when a
+  // created row exists already, all of them by INSERT ... ON CONFLICT.
   Status write_upserts(const TablePlan& plan, TableWrite& write, Tally& tally);
+  // Runs `sql`, the plain INSERT of the staged 'c' rows, under a savepoint:
+  // the rows it inserted, or nullopt when one of them existed (unique
+  // violation; nothing inserted). An ON CONFLICT insert probes the key's
+  // index before it inserts, then inserts: twice the index work for a new
+  // row, which is what most creates are.
+  Result<std::optional<size_t>> insert_creates(const TableWrite& write, const std::string& sql);
   Status write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally);
+  // A staged row's op: 'd' removes the row, 'c' writes a row whose first
+  // event in the batch created it at the source (a delete then a create of
+  // the same key is no such row: the delete was folded away, not applied),
+  // 'u' writes any other.
+  std::string_view staged_op(const PlannedRow& row) const {
+    if (is_delete(batch_.entries[row.entry].event)) return "d";
+    return row.created ? "c" : "u";
+  }
 
   PostgresSink& sink_;
   const SinkConfig& config_;
@@ -520,6 +538,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   for (const PlannedRow* planned : order) {
     const PlannedRow& row = *planned;
     ++(is_delete(batch_.entries[row.entry].event) ? write.deletes : write.upserts);
+    if (staged_op(row) == "c") ++write.creates;
     if (binary) {
       if (Status s = write_row(*binary, plan, write, row, image_columns); !s) return refuse(std::move(s));
       if (binary->end_row()) {
@@ -577,7 +596,7 @@ Status PostgresSink::Apply::write_row(CopyValueWriter& writer, const TablePlan& 
     image_columns.index.clear();
     for (const WriteColumn& c : write.written) image_columns.index.push_back(image->schema->index_of(c.name));
   }
-  writer.text(remove ? "d" : "u");
+  writer.text(staged_op(row));
   if (plan.guarded) writer.bytes(row.key);
   for (size_t i = 0; i < write.written.size(); ++i) {
     const WriteColumn& c = write.written[i];
@@ -625,7 +644,9 @@ size_t PostgresSink::Apply::count_stale(const TablePlan& plan, const PGresult* r
   size_t events = 0;
   for (int r = 0; r < PQntuples(removed); ++r) {
     events += plan.events_of(hex_decoded(PQgetvalue(removed, r, 0)));
-    (std::string_view(PQgetvalue(removed, r, 1)) == "d" ? write.deletes : write.upserts) -= 1;
+    const std::string_view op = PQgetvalue(removed, r, 1);
+    (op == "d" ? write.deletes : write.upserts) -= 1;
+    if (op == "c") write.creates -= 1;
   }
   return events;
 }
@@ -674,7 +695,7 @@ Status PostgresSink::Apply::drop_stale(const TablePlan& plan, TableWrite& write,
       // By the entries' row addresses, found above: a TID scan whatever the
       // statistics of the deletes table say (they lag behind its growth).
       sql += ", forgotten AS (DELETE FROM " + deletes + " AS d WHERE d.ctid = ANY (ARRAY(SELECT entry FROM hit "
-             "WHERE op = 'u' AND NOT stale)))";
+             "WHERE op <> 'd' AND NOT stale)))";
     }
     sql += " DELETE FROM " + write.staging + " AS s WHERE s.ctid = ANY (ARRAY(SELECT staged FROM hit WHERE stale)) "
            "RETURNING encode(s." + key + ", 'hex'), s." + quote_identifier(kOpColumn);
@@ -697,7 +718,7 @@ Status PostgresSink::Apply::drop_skipped_as_stale(const TablePlan& plan, TableWr
   // redeliveries leave rows behind.
   const std::string& position = write.position;
   auto dropped = drop_stale_staged(plan, write, write.target + " AS t",
-                                   "s." + quote_identifier(kOpColumn) + " = '" + std::string(op) + "' AND " +
+                                   "s." + quote_identifier(kOpColumn) + (op == "d" ? " = 'd'" : " <> 'd'") + " AND " +
                                        write.key_match() + " AND " +
                                        StaleGuard::newer_sql("t." + position, "s." + position));
   if (!dropped) return dropped.take_error();
@@ -718,30 +739,44 @@ Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& wri
         if (i > 0) sql += ", ";
         sql += quote_identifier(write.values[i]->name) + " = s." + quote_identifier(write.values[i]->name);
       }
-      sql += " FROM " + write.staging + " AS s WHERE " + op + " = 'u' AND " + write.key_match() + write.not_stale();
+      sql += " FROM " + write.staging + " AS s WHERE " + op + " <> 'd' AND " + write.key_match() + write.not_stale();
     }
   } else {
-    sql = "INSERT INTO " + write.target + " AS t (" + write.column_list + ") SELECT " + write.column_list + " FROM " +
-          write.staging + " AS s WHERE " + op + " = 'u'";
+    const std::string insert = "INSERT INTO " + write.target + " AS t (" + write.column_list + ") SELECT " +
+                               write.column_list + " FROM " + write.staging + " AS s WHERE " + op;
     if (config_.insert_mode == InsertMode::kUpsert && !write.keys.empty()) {
-      sql += " ON CONFLICT (";
+      std::string conflict = " ON CONFLICT (";
       for (size_t i = 0; i < write.keys.size(); ++i) {
-        sql += (i > 0 ? ", " : "") + quote_identifier(write.keys[i]->name);
+        conflict += (i > 0 ? ", " : "") + quote_identifier(write.keys[i]->name);
       }
-      sql += ")";
+      conflict += ")";
       if (write.values.empty()) {
-        sql += " DO NOTHING";
+        conflict += " DO NOTHING";
       } else {
-        sql += " DO UPDATE SET ";
+        conflict += " DO UPDATE SET ";
         for (size_t i = 0; i < write.values.size(); ++i) {
-          if (i > 0) sql += ", ";
-          sql += quote_identifier(write.values[i]->name) + " = EXCLUDED." + quote_identifier(write.values[i]->name);
+          if (i > 0) conflict += ", ";
+          conflict += quote_identifier(write.values[i]->name) + " = EXCLUDED." + quote_identifier(write.values[i]->name);
         }
         // The stale-event guard: a row keeps what a newer event wrote.
         if (!position.empty()) {
-          sql += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) + ", false)";
+          conflict += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) + ", false)";
         }
       }
+      auto created = insert_creates(write, insert + " = 'c'");
+      if (!created) return created.take_error();
+      if (*created) {
+        size_t affected = **created;
+        if (write.upserts > write.creates) {
+          auto updated = connection().exec(insert + " = 'u'" + conflict);
+          if (!updated) return updated.take_error();
+          affected += std::strtoull(PQcmdTuples(updated->get()), nullptr, 10);
+        }
+        return drop_skipped_as_stale(plan, write, "u", affected, tally);
+      }
+      sql = insert + " <> 'd'" + conflict;
+    } else {
+      sql = insert + " <> 'd'";
     }
   }
   if (!sql.empty()) {
@@ -751,6 +786,21 @@ Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& wri
     if (Status s = drop_skipped_as_stale(plan, write, "u", affected, tally); !s) return s;
   }
   return {};
+}
+
+Result<std::optional<size_t>> PostgresSink::Apply::insert_creates(const TableWrite& write, const std::string& sql) {
+  if (write.creates == 0) return std::optional<size_t>(0);
+  if (Status s = exec("SAVEPOINT sluice_creates"); !s) return s.take_error();
+  auto inserted = connection().exec(sql);
+  if (inserted) {
+    if (Status s = exec("RELEASE SAVEPOINT sluice_creates"); !s) return s.take_error();
+    return std::optional<size_t>(std::strtoull(PQcmdTuples(inserted->get()), nullptr, 10));
+  }
+  if (inserted.error().reason != "23505") return inserted.take_error();
+  // A row that exists already: a redelivery, a replay, a snapshot read again.
+  if (Status s = exec("ROLLBACK TO SAVEPOINT sluice_creates"); !s) return s.take_error();
+  if (Status s = exec("RELEASE SAVEPOINT sluice_creates"); !s) return s.take_error();
+  return std::optional<size_t>();
 }
 
 Status PostgresSink::Apply::write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally) {

@@ -155,6 +155,7 @@ TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<con
       auto [it, inserted] = plan.row_of_key.try_emplace(identity, plan.rows.size());
       if (inserted) {
         plan.rows.push_back(PlannedRow{index, identity, std::move(position)});
+        plan.rows.back().created = event.op == Op::kCreate || event.op == Op::kRead;
         ++plan.applied;
       } else {
         PlannedRow& row = plan.rows[it->second];

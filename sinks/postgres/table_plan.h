@@ -109,6 +109,9 @@ struct PlannedRow {
   std::string key;       // the row key's identity (guarded and history only): length-prefixed key texts
   std::string position;  // encoded source position (guarded, history: version_position(), changelog)
   size_t folded = 1;     // events this row stands for (guarded and history only)
+  // The row's first event in the batch created it at the source (create,
+  // snapshot read): the target is not expected to hold it before the batch.
+  bool created = false;
   // delete.mode = soft: a delete after a write of the same batch keeps that
   // write's values and marks the row deleted (an UPDATE would find no row).
   // History tables: the row is a deletion version (__deleted).

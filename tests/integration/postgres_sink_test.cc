@@ -794,6 +794,52 @@ TEST_F(StaleGuardTest, ARoleWithoutCreateWorksWithTheTablesItsAdministratorMade)
   EXPECT_EQ(rows("SELECT indexname FROM pg_indexes WHERE tablename = 'sluice_deletes'"), "sluice_deletes_pkey;");
 }
 
+TEST_F(StaleGuardTest, CreatesOfRowsThatExistAreUpsertedWithTheRestOfTheBatch) {
+  // Creates go in by a plain INSERT; one whose row exists (a redelivery, a
+  // replay, a snapshot read again) sends them all through the upsert.
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({at_lsn(10, Op::kCreate, 1, "a"), at_lsn(12, Op::kCreate, 3, "c")}), no_rejects));
+  auto stats = sink->apply(batch({at_lsn(15, Op::kCreate, 1, "a again"), at_lsn(16, Op::kCreate, 2, "b"),
+                                  at_lsn(5, Op::kRead, 3, "c before"), at_lsn(17, Op::kUpdate, 4, "d")}),
+                           no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->applied, 3u);
+  EXPECT_EQ(stats->stale, 1u) << "the snapshot read of key 3 is older than its row";
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a again;2,b;3,c;4,d;");
+  // A delete and a create of the same key in one batch fold into a write of
+  // a row that exists until the batch.
+  auto again = sink->apply(batch({at_lsn(20, Op::kDelete, 2), at_lsn(21, Op::kCreate, 2, "b again"),
+                                  at_lsn(22, Op::kCreate, 5, "e")}),
+                           no_rejects);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->applied, 3u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a again;2,b again;3,c;4,d;5,e;");
+  EXPECT_EQ(rows("SELECT count(*) FROM sluice_deletes"), "0;");
+}
+
+TEST_F(SinkTest, ACreateOfARowThatExistsIsUpsertedWithoutTheGuardToo) {
+  SinkConfig config;
+  config.stale_guard = false;
+  auto sink = open(config);
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a")}), no_rejects));
+  auto stats = sink->apply(batch({event(Op::kCreate, 1, "a again"), event(Op::kCreate, 2, "b")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->applied, 2u);
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a again;2,b;");
+}
+
+TEST_F(SinkTest, ACreateThatBreaksAnotherUniqueIndexIsRejectedAlone) {
+  query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name text UNIQUE, qty integer, __sluice_position bytea)");
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "taken")}), no_rejects));
+  auto stats = sink->apply(batch({event(Op::kCreate, 2, "taken"), event(Op::kCreate, 3, "free")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->rejects.size(), 1u);
+  EXPECT_NE(stats->rejects[0].reject.message.find("23505 unique_violation"), std::string::npos)
+      << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,taken;3,free;");
+}
+
 TEST_F(StaleGuardTest, ADeleteFollowedByItsTombstoneInOneBatchIsRemembered) {
   auto sink = open();
   BatchEntry tombstone = event(Op::kDelete, 1);
