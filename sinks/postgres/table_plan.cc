@@ -97,6 +97,8 @@ TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<con
   plan.guarded = plan.keyed && config.stale_guard;
   const bool soft = config.delete_mode == DeleteMode::kSoft;
   ColumnList columns(plan.columns);
+  plan.rows.reserve(entries.size());
+  if (plan.keyed) plan.row_of_key.reserve(entries.size());
 
   if (config.primary_key_mode == PrimaryKeyMode::kKafka) {
     columns.add(std::string(kKafkaTopicColumn), Column{std::string(kKafkaTopicColumn), FieldType::kString},

@@ -1,8 +1,9 @@
 // The sluice executable: parses the command line, loads the configuration and
 // runs one command. Exit codes: 0 success, 1 runtime failure, 2 bad command
 // line or configuration.
-#include <cstdio>
+#include <malloc.h>
 
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <variant>
@@ -22,6 +23,12 @@ using sluice::cli::kExitRuntime;
 using sluice::cli::kExitUsage;
 
 int main(int argc, char** argv) {
+  // A batch's events are freed together once it commits, thousands of small
+  // chunks at a time. glibc parks small frees in fast bins and merges them
+  // all whenever a large request comes (malloc_consolidate), which took a
+  // seventh of an apply thread's time; without fast bins, frees merge as
+  // they come, and sluice used about 3 % less CPU on a 1M-event backlog.
+  ::mallopt(M_MXFAST, 0);
   try {
     auto parsed = sluice::parse_command_line(argc, argv);
     if (auto* error = std::get_if<sluice::CommandLineError>(&parsed)) {
