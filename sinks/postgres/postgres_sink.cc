@@ -127,6 +127,10 @@ class PostgresSink::Apply {
     size_t deletes = 0;
     size_t creates = 0;  // of the upserts, rows whose event created the row at the source (op 'c')
     bool deletes_known = false;  // the deletes table holds rows of this table
+    // The target's primary key is exactly the key columns: a plain INSERT of
+    // an existing row then fails (without such a key, ON CONFLICT fails
+    // instead, and a plain INSERT would write a duplicate).
+    bool key_is_primary = false;
 
     // "t.k = s.k AND ..." over the key columns.
     std::string key_match() const;
@@ -162,8 +166,9 @@ class PostgresSink::Apply {
   // of the rows about to be written again. Rows older than the target row are
   // skipped by the writes themselves (drop_skipped_as_stale).
   Status drop_stale(const TablePlan& plan, TableWrite& write, Tally& tally);
-  // After a write of staged rows of `op` ("u" or "d") that changed `affected`
-  // rows: drops and counts the staged rows it skipped as stale.
+  // After a write of the staged rows of `op` ("d": the deletes; "u": every
+  // other row) that changed `affected` rows: drops and counts the staged rows
+  // it skipped as stale.
   Status drop_skipped_as_stale(const TablePlan& plan, TableWrite& write, std::string_view op, size_t affected,
                                Tally& tally);
   // Deletes the staged rows that `where` (on s, the staging table, and
@@ -177,11 +182,17 @@ class PostgresSink::Apply {
   // created row exists already, all of them by INSERT ... ON CONFLICT.
   Status write_upserts(const TablePlan& plan, TableWrite& write, Tally& tally);
   // Runs `sql`, the plain INSERT of the staged 'c' rows, under a savepoint:
-  // the rows it inserted, or nullopt when one of them existed (unique
-  // violation; nothing inserted). An ON CONFLICT insert probes the key's
-  // index before it inserts, then inserts: twice the index work for a new
-  // row, which is what most creates are.
-  Result<std::optional<size_t>> insert_creates(const TableWrite& write, const std::string& sql);
+  // the rows it inserted, or nullopt when it failed on a row (one that
+  // exists, or any other record error; nothing inserted), which the upsert
+  // then writes or refuses as it always did. An ON CONFLICT insert probes
+  // the key's index before it inserts, then inserts: twice the index work
+  // for a new row, which is what most creates are.
+  Result<std::optional<size_t>> insert_creates(const std::string& sql);
+  // Savepoints insert_creates() took in this attempt: each keeps its
+  // subtransaction until COMMIT, and past PostgreSQL's cache of 64 per
+  // transaction every snapshot in the server gets slower.
+  size_t creates_savepoints_ = 0;
+  static constexpr size_t kMaxCreatesSavepoints = 32;
   Status write_deletes(const TablePlan& plan, TableWrite& write, Tally& tally);
   // A staged row's op: 'd' removes the row, 'c' writes a row whose first
   // event in the batch created it at the source (a delete then a create of
@@ -532,7 +543,7 @@ Status PostgresSink::Apply::stage(const TablePlan& plan, TableWrite& write) {
   std::vector<const PlannedRow*> order;
   order.reserve(plan.rows.size());
   for (const PlannedRow& row : plan.rows) order.push_back(&row);
-  if (!plan.row_of_key.empty()) {
+  if (plan.one_row_per_key) {
     std::sort(order.begin(), order.end(), [](const PlannedRow* a, const PlannedRow* b) { return a->key < b->key; });
   }
   for (const PlannedRow* planned : order) {
@@ -732,6 +743,8 @@ Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& wri
   const std::string op = "s." + quote_identifier(kOpColumn);
   const std::string& position = write.position;
   std::string sql;
+  size_t affected = 0;
+  bool wrote = false;
   if (config_.insert_mode == InsertMode::kUpdate && !write.keys.empty()) {
     if (!write.values.empty()) {
       sql = "UPDATE " + write.target + " AS t SET ";
@@ -763,18 +776,16 @@ Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& wri
           conflict += " WHERE NOT coalesce(" + StaleGuard::newer_sql("t." + position, "EXCLUDED." + position) + ", false)";
         }
       }
-      auto created = insert_creates(write, insert + " = 'c'");
-      if (!created) return created.take_error();
-      if (*created) {
-        size_t affected = **created;
-        if (write.upserts > write.creates) {
-          auto updated = connection().exec(insert + " = 'u'" + conflict);
-          if (!updated) return updated.take_error();
-          affected += std::strtoull(PQcmdTuples(updated->get()), nullptr, 10);
-        }
-        return drop_skipped_as_stale(plan, write, "u", affected, tally);
-      }
       sql = insert + " <> 'd'" + conflict;
+      if (write.creates > 0 && write.key_is_primary && creates_savepoints_ < kMaxCreatesSavepoints) {
+        auto created = insert_creates(insert + " = 'c'");
+        if (!created) return created.take_error();
+        if (*created) {
+          affected = **created;
+          wrote = true;
+          sql = write.upserts > write.creates ? insert + " = 'u'" + conflict : "";
+        }
+      }
     } else {
       sql = insert + " <> 'd'";
     }
@@ -782,22 +793,22 @@ Status PostgresSink::Apply::write_upserts(const TablePlan& plan, TableWrite& wri
   if (!sql.empty()) {
     auto result = connection().exec(sql);
     if (!result) return result.take_error();
-    const size_t affected = std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
-    if (Status s = drop_skipped_as_stale(plan, write, "u", affected, tally); !s) return s;
+    affected += std::strtoull(PQcmdTuples(result->get()), nullptr, 10);
+    wrote = true;
   }
-  return {};
+  if (!wrote) return {};
+  return drop_skipped_as_stale(plan, write, "u", affected, tally);
 }
 
-Result<std::optional<size_t>> PostgresSink::Apply::insert_creates(const TableWrite& write, const std::string& sql) {
-  if (write.creates == 0) return std::optional<size_t>(0);
+Result<std::optional<size_t>> PostgresSink::Apply::insert_creates(const std::string& sql) {
+  ++creates_savepoints_;
   if (Status s = exec("SAVEPOINT sluice_creates"); !s) return s.take_error();
   auto inserted = connection().exec(sql);
   if (inserted) {
     if (Status s = exec("RELEASE SAVEPOINT sluice_creates"); !s) return s.take_error();
     return std::optional<size_t>(std::strtoull(PQcmdTuples(inserted->get()), nullptr, 10));
   }
-  if (inserted.error().reason != "23505") return inserted.take_error();
-  // A row that exists already: a redelivery, a replay, a snapshot read again.
+  if (inserted.error().error_class != ErrorClass::kRecord) return inserted.take_error();
   if (Status s = exec("ROLLBACK TO SAVEPOINT sluice_creates"); !s) return s.take_error();
   if (Status s = exec("RELEASE SAVEPOINT sluice_creates"); !s) return s.take_error();
   return std::optional<size_t>();
@@ -847,6 +858,11 @@ Status PostgresSink::Apply::apply_table(const TableTarget& target, std::span<con
   if (!schema) return schema.take_error();
   TableWrite write;
   if (Status s = resolve(table, plan, *schema, write); !s) return s;
+  write.key_is_primary = !write.keys.empty() && write.keys.size() == schema->primary_key.size() &&
+                         std::all_of(write.keys.begin(), write.keys.end(), [&](const WriteColumn* key) {
+                           return std::find(schema->primary_key.begin(), schema->primary_key.end(), key->name) !=
+                                  schema->primary_key.end();
+                         });
   if (Status s = stage(plan, write); !s) return s;
   if (target.mode != TableMode::kReplica) {
     StagedWrite staged{table, write.target, write.staging, write.column_list, write.written, schema->primary_key};

@@ -98,6 +98,7 @@ TablePlan plan_table(const SinkConfig& config, const Batch& batch, std::span<con
   const bool soft = config.delete_mode == DeleteMode::kSoft;
   ColumnList columns(plan.columns);
   plan.rows.reserve(entries.size());
+  plan.one_row_per_key = plan.keyed;
   if (plan.keyed) plan.row_of_key.reserve(entries.size());
 
   if (config.primary_key_mode == PrimaryKeyMode::kKafka) {

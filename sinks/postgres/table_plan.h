@@ -106,9 +106,9 @@ Column key_source(const ChangeEvent& event, const std::string& name);
 // One row the plan writes: the event that wins for its key.
 struct PlannedRow {
   size_t entry = 0;      // index into Batch::entries
-  std::string key;       // the row key's identity (guarded and history only): length-prefixed key texts
+  std::string key;       // the row key's identity (keyed and history plans): length-prefixed key texts
   std::string position;  // encoded source position (guarded, history: version_position(), changelog)
-  size_t folded = 1;     // events this row stands for (guarded and history only)
+  size_t folded = 1;     // events this row stands for (keyed and history plans)
   // The row's first event in the batch created it at the source (create,
   // snapshot read): the target is not expected to hold it before the batch.
   bool created = false;
@@ -124,8 +124,9 @@ struct TablePlan {
   std::vector<WriteColumn> columns;
   std::vector<std::string> primary_key;
   std::vector<PlannedRow> rows;
-  std::unordered_map<std::string, size_t> row_of_key;  // PlannedRow::key -> index in rows (guarded only)
+  std::unordered_map<std::string, size_t> row_of_key;  // PlannedRow::key -> index in rows (replica plans, keyed)
   bool keyed = false;    // primary.key.mode record_key or record_value
+  bool one_row_per_key = false;  // a keyed replica plan: each key's events fold into one row
   bool guarded = false;  // keyed and stale.guard.enabled
   size_t applied = 0;    // events the rows stand for
   size_t skipped = 0;    // events left out, stale ones included

@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
   // all whenever a large request comes (malloc_consolidate), which took a
   // seventh of an apply thread's time; without fast bins, frees merge as
   // they come, and sluice used about 3 % less CPU on a 1M-event backlog.
+#ifdef __GLIBC__
   ::mallopt(M_MXFAST, 0);
+#endif
   try {
     auto parsed = sluice::parse_command_line(argc, argv);
     if (auto* error = std::get_if<sluice::CommandLineError>(&parsed)) {

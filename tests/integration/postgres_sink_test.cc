@@ -828,6 +828,30 @@ TEST_F(SinkTest, ACreateOfARowThatExistsIsUpsertedWithoutTheGuardToo) {
   EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a again;2,b;");
 }
 
+TEST_F(SinkTest, CreatesIntoATargetWithoutAPrimaryKeyStopAsUpsertsDo) {
+  // ON CONFLICT needs a unique index on the key; a plain INSERT would not,
+  // and would write a second row for a create delivered again.
+  query(url_, "CREATE TABLE items (id bigint, name text, qty integer, __sluice_position bytea)");
+  auto sink = open();
+  auto stats = sink->apply(batch({event(Op::kCreate, 1, "a"), event(Op::kCreate, 2, "b")}), no_rejects);
+  ASSERT_FALSE(stats);
+  EXPECT_NE(stats.error().message.find("42P10"), std::string::npos) << stats.error().message;
+  EXPECT_EQ(rows("SELECT count(*) FROM items"), "0;");
+}
+
+TEST_F(SinkTest, ACreateOfAnExistingRowThatAnotherConstraintRefusesFirstIsUpserted) {
+  // The exclusion constraint's index is older than the primary key, so a
+  // plain INSERT of an existing key fails on it (23P01), not on the key.
+  query(url_, "CREATE TABLE items (id bigint, name text, qty integer, __sluice_position bytea, "
+              "EXCLUDE USING btree (id WITH =)); ALTER TABLE items ADD PRIMARY KEY (id)");
+  auto sink = open();
+  ASSERT_TRUE(sink->apply(batch({event(Op::kCreate, 1, "a")}), no_rejects));
+  auto stats = sink->apply(batch({event(Op::kCreate, 1, "a again"), event(Op::kCreate, 2, "b")}), no_rejects);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_TRUE(stats->rejects.empty()) << stats->rejects[0].reject.message;
+  EXPECT_EQ(rows("SELECT id, name FROM items ORDER BY id"), "1,a again;2,b;");
+}
+
 TEST_F(SinkTest, ACreateThatBreaksAnotherUniqueIndexIsRejectedAlone) {
   query(url_, "CREATE TABLE items (id bigint PRIMARY KEY, name text UNIQUE, qty integer, __sluice_position bytea)");
   auto sink = open();
