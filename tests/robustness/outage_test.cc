@@ -293,8 +293,23 @@ TEST_F(OutageTest, InstancesJoinAndLeaveMidRun) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(stored_offsets(), end_offsets_) << "the first instance to end left partitions undone";
-  expect_exact_outcome({second.get(), third.get()}, "instances join and leave mid-run");
-  std::cout << "rebalance: " << at_leave << " of " << total << " events committed when the first left\n";
+  // A member the group drops loses its partitions without committing (here
+  // the dev broker drops the busy first member at one rebalance or more; its
+  // log says so each time): the next owner reads the uncommitted records
+  // again, and their rejects reach the dead-letter topic once more. So each
+  // loss may add one copy of a reject, no more.
+  second->wait(300s);
+  third->wait(300s);
+  int losses = 0;
+  for (const SluiceProcess* process : {first.get(), second.get(), third.get()}) {
+    const std::string log = process->log();
+    for (size_t at = log.find("partition(s) lost:"); at != std::string::npos; at = log.find("partition(s) lost:", at + 1)) {
+      ++losses;
+    }
+  }
+  expect_exact_outcome({second.get(), third.get()}, "instances join and leave mid-run", /*max_copies=*/1 + losses);
+  std::cout << "rebalance: " << at_leave << " of " << total << " events committed when the first left; " << losses
+            << " losses of partitions\n";
 }
 
 // A failover to a standby that was behind (or a restore) loses transactions
